@@ -105,11 +105,21 @@ class RegistrationSource:
     prefix: str | None = None
     campaignevents: int | None = None
     wiki: str | None = None
-    formats: list[SignUpFormat] = field(default_factory=lambda: ["signatures", "template"])
+    formats: list[SignUpFormat] = field(default_factory=list)
     template: TemplateConfig | None = None
     table: TableConfig | None = None
     sections: dict[str, Status] = field(default_factory=dict)
     user_templates: list[str] = field(default_factory=lambda: list(DEFAULT_USER_TEMPLATES))
+
+    def __post_init__(self) -> None:
+        # Without explicit formats: signed lines, plus whatever the source configures.
+        if not self.formats:
+            auto: list[SignUpFormat] = ["application"] if self.prefix else ["signatures"]
+            if self.template is not None and not self.prefix:
+                auto.append("template")
+            if self.table is not None:
+                auto.append("table")
+            object.__setattr__(self, "formats", auto)
 
     @property
     def label(self) -> str:

@@ -1,0 +1,308 @@
+"""The one module that talks to wikis. Everything else in eventbot is pure.
+
+It owns: turning database names (`metawiki`, `tewiki`) into pywikibot sites, batched queries
+with continuation always followed, counting every request (so runs can report their cost
+against the lower bound), edits based on the revision read (edit conflicts are retried on the
+new text, never clobbered), and mapping every API error to an `Outcome` value with the raw
+`code` and `info` kept. pywikibot itself handles login, tokens, maxlag (`write_maxlag`),
+`Retry-After` and `-simulate`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import pywikibot
+from pywikibot.data import api
+from pywikibot.exceptions import APIError
+from pywikibot.exceptions import Error as PywikibotError
+
+from bot import sections, usernames
+from bot.models import Failed, Outcome, Posted, Skipped, Unchanged, UserInfo
+
+__all__ = ["Farm", "PageText", "site_code"]
+
+log = logging.getLogger(__name__)
+
+#: Wikimedia database-name suffixes and the pywikibot family each belongs to.
+_WIKIMEDIA_SUFFIXES = {
+    "wiki": "wikipedia",
+    "wiktionary": "wiktionary",
+    "wikibooks": "wikibooks",
+    "wikinews": "wikinews",
+    "wikiquote": "wikiquote",
+    "wikisource": "wikisource",
+    "wikiversity": "wikiversity",
+    "wikivoyage": "wikivoyage",
+}
+_WIKIMEDIA_SPECIAL = {
+    "metawiki": ("meta", "meta"),
+    "commonswiki": ("commons", "commons"),
+    "wikidatawiki": ("wikidata", "wikidata"),
+    "mediawikiwiki": ("mediawiki", "mediawiki"),
+    "specieswiki": ("species", "species"),
+    "incubatorwiki": ("incubator", "incubator"),
+    "outreachwiki": ("outreach", "outreach"),
+}
+_EDIT_CONFLICT_RETRIES = 3
+
+
+def site_code(dbname: str, family: str) -> tuple[str, str]:
+    """(code, family) of a wiki given its database name.
+
+    A family that lists database names as codes (the sandbox farm) is used as it is; otherwise
+    Wikimedia's naming applies: `tewiki` → ('te', 'wikipedia'), `metawiki` → ('meta', 'meta').
+    """
+    fam = pywikibot.family.Family.load(family)
+    if dbname in fam.langs:
+        return dbname, family
+    if dbname in _WIKIMEDIA_SPECIAL:
+        return _WIKIMEDIA_SPECIAL[dbname]
+    for suffix in sorted(_WIKIMEDIA_SUFFIXES, key=len, reverse=True):
+        if dbname.endswith(suffix):
+            return dbname[: -len(suffix)].replace("_", "-"), _WIKIMEDIA_SUFFIXES[suffix]
+    raise ValueError(f"cannot tell which wiki the database name {dbname!r} is")
+
+
+@dataclass(frozen=True)
+class PageText:
+    """A page as read: its text and the revision the text belongs to (for conflict detection)."""
+
+    wiki: str
+    title: str
+    exists: bool
+    text: str = ""
+    revid: int | None = None
+    timestamp: str | None = None
+    read_at: str | None = None
+
+
+class Farm:
+    """Access to every wiki an event touches, with one request counter per wiki."""
+
+    def __init__(self, family: str | None = None, user: str | None = None) -> None:
+        self.family = family or str(pywikibot.config.family)
+        self.user = user
+        self.requests: Counter[str] = Counter()
+        self._sites: dict[str, Any] = {}
+
+    # -- sites and raw calls --------------------------------------------------------------
+
+    def site(self, dbname: str) -> Any:
+        """The logged-in pywikibot site for a database name (cached)."""
+        if dbname not in self._sites:
+            code, family = site_code(dbname, self.family)
+            site = pywikibot.Site(code, family, user=self.user)
+            self._sites[dbname] = site
+        return self._sites[dbname]
+
+    def page_url(self, dbname: str, title: str) -> str:
+        """The page's address for people (no request is made)."""
+        return str(pywikibot.Page(self.site(dbname), title).full_url())
+
+    def login(self, dbname: str) -> None:
+        self.site(dbname).login()
+
+    @property
+    def simulate(self) -> bool:
+        return bool(pywikibot.config.simulate)
+
+    def call(self, dbname: str, **params: Any) -> dict[str, Any]:
+        """One API request, counted. Raises pywikibot's APIError with the raw code and info."""
+        params.setdefault("formatversion", 2)
+        self.requests[dbname] += 1
+        request = api.Request(site=self.site(dbname), parameters=params)
+        result: dict[str, Any] = request.submit()
+        return result
+
+    def query(self, dbname: str, **params: Any) -> Iterator[dict[str, Any]]:
+        """The `query` part of every result page, following `continue` to the end."""
+        for result in self.query_results(dbname, **params):
+            yield result.get("query", {})
+
+    def query_results(self, dbname: str, **params: Any) -> Iterator[dict[str, Any]]:
+        """Every whole result of a query, following `continue` to the end (never stopping at
+        the first page, which is how batch tools lose users)."""
+        params = {"action": "query", **params}
+        while True:
+            result = self.call(dbname, **params)
+            yield result
+            cont = result.get("continue")
+            if not cont:
+                return
+            params.update(cont)
+
+    def batch_size(self, dbname: str) -> int:
+        """How many titles or users one request may name: 500 with apihighlimits, else 50."""
+        site = self.site(dbname)
+        try:
+            return 500 if site.has_right("apihighlimits") else 50
+        except PywikibotError:
+            return 50
+
+    # -- pages ----------------------------------------------------------------------------
+
+    def read_pages(self, dbname: str, titles: Sequence[str]) -> dict[str, PageText]:
+        """Current text of many pages, in batches; keys are the titles as asked."""
+        out: dict[str, PageText] = {}
+        size = self.batch_size(dbname)
+        for chunk in _chunks(list(dict.fromkeys(titles)), size):
+            aliases: dict[str, str] = {t: t for t in chunk}
+            for result in self.query_results(
+                dbname, prop="revisions", rvprop="ids|timestamp|content", rvslots="main",
+                titles="|".join(chunk), curtimestamp=1,
+            ):
+                part = result.get("query", {})
+                for item in part.get("normalized", []):
+                    aliases[item["to"]] = aliases.pop(item["from"], item["from"])
+                for page in part.get("pages", []):
+                    asked = aliases.get(page["title"], page["title"])
+                    out[asked] = _page_text(dbname, page, result.get("curtimestamp"))
+        return out
+
+    def read_page(self, dbname: str, title: str) -> PageText:
+        return self.read_pages(dbname, [title])[title]
+
+    def prefix_titles(self, dbname: str, prefix: str) -> list[str]:
+        """Titles of every subpage under `prefix/` (for application subpages)."""
+        site = self.site(dbname)
+        title = pywikibot.Page(site, prefix)
+        ns = title.namespace().id
+        base = title.title(with_ns=False)
+        titles: list[str] = []
+        for part in self.query(dbname, list="allpages", apnamespace=ns, apprefix=base + "/",
+                               aplimit="max"):
+            titles.extend(p["title"] for p in part.get("allpages", []))
+        return titles
+
+    def edit(self, dbname: str, title: str, text: str, summary: str, *,
+             base: PageText | None = None, minor: bool = False) -> Outcome:
+        """Save `text`, based on the revision in `base` so a concurrent edit is a conflict."""
+        if self.simulate:
+            log.info("SIMULATION: would edit [[%s]] on %s (%s)", title, dbname, summary)
+            return Posted(title=title, revid=0, wiki=dbname, simulated=True)
+        params: dict[str, Any] = {
+            "action": "edit", "title": title, "text": text, "summary": summary, "bot": 1,
+            "token": self.site(dbname).tokens["csrf"],
+        }
+        params["minor" if minor else "notminor"] = 1
+        if base is not None:
+            if base.exists:
+                params["basetimestamp"] = base.timestamp
+                params["nocreate"] = 1
+            else:
+                params["createonly"] = 1
+            if base.read_at:
+                params["starttimestamp"] = base.read_at
+        try:
+            result = self.call(dbname, **params)
+        except APIError as exc:
+            return Failed(title=title, wiki=dbname, error=exc.info, code=exc.code)
+        except PywikibotError as exc:
+            return Failed(title=title, wiki=dbname, error=str(exc), code=type(exc).__name__)
+        edit = result.get("edit", {})
+        if edit.get("result") != "Success":
+            return Failed(title=title, wiki=dbname, error=str(edit), code=edit.get("result"))
+        if "nochange" in edit:
+            return Unchanged(title=title, wiki=dbname)
+        return Posted(title=title, revid=int(edit["newrevid"]), wiki=dbname)
+
+    def write_section(self, dbname: str, title: str, name: str, body: str, summary: str) -> Outcome:
+        """Put `body` in the bot-owned section `name` of a page; nothing else on it changes.
+
+        No edit when the section already says the same (stamps aside). An edit conflict (a
+        person saved in between) is retried on the fresh text, up to three times.
+        """
+        for _attempt in range(_EDIT_CONFLICT_RETRIES):
+            page = self.read_page(dbname, title)
+            try:
+                current = sections.extract(page.text, name, title)
+                new_text = sections.replace(page.text, name, body, title)
+            except sections.SectionError as exc:
+                return Skipped(title=title, wiki=dbname, reason=str(exc))
+            if sections.same_content(current, body):
+                return Unchanged(title=title, wiki=dbname)
+            outcome = self.edit(dbname, title, new_text, summary, base=page)
+            if isinstance(outcome, Failed) and outcome.code == "editconflict":
+                log.info("edit conflict on [[%s]]; reading it again", title)
+                continue
+            return outcome
+        return Failed(title=title, wiki=dbname, code="editconflict",
+                      error=f"still conflicting after {_EDIT_CONFLICT_RETRIES} tries")
+
+    # -- users ----------------------------------------------------------------------------
+
+    def users(self, dbname: str, names: Iterable[str]) -> dict[str, UserInfo]:
+        """What the wiki knows about each account, in batches of 50 (500 with apihighlimits).
+
+        Accounts that do not exist are looked up in the rename log; a renamed account maps to
+        the UserInfo of its new name with `renamed_to` set.
+        """
+        wanted = list(dict.fromkeys(names))
+        infos = self._list_users(dbname, wanted)
+        missing = [n for n in wanted if not infos[n].exists and not infos[n].is_ip]
+        renames = {old: new for old in missing if (new := self._renamed_to(dbname, old))}
+        if renames:
+            renamed = self._list_users(dbname, list(dict.fromkeys(renames.values())))
+            for old, new in renames.items():
+                info = renamed[new]
+                infos[old] = UserInfo(
+                    name=info.name, exists=info.exists, user_id=info.user_id,
+                    editcount=info.editcount, registration=info.registration, groups=info.groups,
+                    blocked=info.blocked, renamed_to=new,
+                )
+        return infos
+
+    def _list_users(self, dbname: str, names: list[str]) -> dict[str, UserInfo]:
+        out: dict[str, UserInfo] = {}
+        for chunk in _chunks(names, self.batch_size(dbname)):
+            for part in self.query(dbname, list="users", ususers="|".join(chunk),
+                                   usprop="blockinfo|editcount|registration|groups"):
+                for user in part.get("users", []):
+                    out[user["name"]] = _user_info(user)
+        for name in names:
+            out.setdefault(name, UserInfo(name=name, exists=False, is_ip=usernames.is_ip(name)))
+        return out
+
+    def _renamed_to(self, dbname: str, old: str) -> str | None:
+        for part in self.query(dbname, list="logevents", letype="renameuser",
+                               letitle=f"User:{old}", leprop="details|timestamp", lelimit=5):
+            for event in part.get("logevents", []):
+                new = event.get("params", {}).get("newuser")
+                if new:
+                    return str(new)
+        return None
+
+
+def _page_text(dbname: str, page: dict[str, Any], read_at: str | None) -> PageText:
+    if page.get("missing") or page.get("invalid"):
+        return PageText(wiki=dbname, title=page["title"], exists=False, read_at=read_at)
+    rev = page["revisions"][0]
+    return PageText(
+        wiki=dbname, title=page["title"], exists=True, text=rev["slots"]["main"]["content"],
+        revid=int(rev["revid"]), timestamp=rev["timestamp"], read_at=read_at,
+    )
+
+
+def _user_info(user: dict[str, Any]) -> UserInfo:
+    name = str(user["name"])
+    if user.get("missing") or user.get("invalid"):
+        return UserInfo(name=name, exists=False, is_ip=usernames.is_ip(name) or "invalid" in user,
+                        is_temp=usernames.is_temporary(name))
+    registration = user.get("registration")
+    return UserInfo(
+        name=name, exists=True, user_id=user.get("userid"), editcount=user.get("editcount"),
+        registration=datetime.fromisoformat(registration.replace("Z", "+00:00")) if registration else None,
+        groups=tuple(g for g in user.get("groups", []) if g not in ("*", "user", "autoconfirmed")),
+        blocked="blockid" in user, is_temp=bool(user.get("temp")) or usernames.is_temporary(name),
+    )
+
+
+def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

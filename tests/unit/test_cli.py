@@ -1,0 +1,36 @@
+"""The command line: pywikibot's options pass through; offline commands need no wiki."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from bot import cli
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_split_global_args() -> None:
+    pwb, ours = cli.split_global_args(
+        ["-simulate", "run", "--event", "e.yaml", "-dir:/x", "--now", "2026-07-01", "-user:Bot"])
+    assert pwb == ["-simulate", "-dir:/x", "-user:Bot"]
+    assert ours == ["run", "--event", "e.yaml", "--now", "2026-07-01"]
+
+
+def test_parse_now() -> None:
+    assert cli.parse_now("2026-07-01T09:00+05:30") == datetime(
+        2026, 7, 1, 9, 0, tzinfo=timezone(timedelta(hours=5, minutes=30)))
+    assert cli.parse_now("2026-07-01T09:00") == datetime(2026, 7, 1, 9, 0, tzinfo=UTC)
+    with pytest.raises(SystemExit, match="not a date-time"):
+        cli.parse_now("yesterday")
+
+
+def test_check_config(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    assert cli.main(["check-config", str(REPO / "config/events/ttt-2026.yaml")]) == 0
+    assert "ok: Train the Trainer 2026, 2026-07-10 to 2026-07-12 (Asia/Kolkata)" in capsys.readouterr().out
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("title: x\n")
+    assert cli.main(["check-config", str(bad)]) == 2
+    assert f"{bad}:1: start: missing required key 'start'" in capsys.readouterr().err

@@ -417,7 +417,11 @@ class _Builder:
             failed = failed or len(self.issues) > before
         if failed:
             return _MISSING
-        return cls(**kwargs)
+        try:
+            return cls(**kwargs)
+        except ValueError as exc:  # a dataclass's own validation (__post_init__)
+            self.add(path, str(exc), own_line)
+            return _MISSING
 
     def _wrong(self, path: str, expected: str, value: Any, line: int | None) -> _Missing:
         self.add(path, f"expected {expected}, got {_describe(value)}", line)

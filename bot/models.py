@@ -167,6 +167,7 @@ class Contribution:
     size_change: int
     created: bool = False
     redirect: bool = False
+    page_id: int = 0
 
 
 @dataclass(frozen=True)

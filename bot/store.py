@@ -9,27 +9,37 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+import typing
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import (
+    BigInteger,
+    Boolean,
     Column,
     DateTime,
     Engine,
     Integer,
     MetaData,
+    PrimaryKeyConstraint,
+    RowMapping,
     String,
     Table,
     Text,
+    and_,
     create_engine,
+    delete,
     insert,
     select,
+    tuple_,
     update,
 )
 
-__all__ = ["DEFAULT_URL_ENV", "RunRecord", "Store", "default_url"]
+from bot.models import Contribution
+
+__all__ = ["DEFAULT_URL_ENV", "FetchMark", "RunRecord", "Store", "default_url"]
 
 DEFAULT_URL_ENV = "EVENTBOT_DB_URL"
 
@@ -49,6 +59,47 @@ runs = Table(
     Column("detail", Text),
     mysql_charset="utf8mb4",
 )
+
+
+#: Every contribution fetched, shared by all events (a revision is the same fact for each).
+contributions = Table(
+    "contributions",
+    metadata,
+    Column("wiki", String(64), nullable=False),
+    Column("revid", BigInteger, nullable=False),
+    Column("user", String(255), nullable=False),
+    Column("timestamp", DateTime(timezone=True), nullable=False),
+    Column("namespace", Integer, nullable=False),
+    Column("title", String(512), nullable=False),
+    Column("size_change", Integer, nullable=False),
+    Column("created", Boolean, nullable=False),
+    Column("redirect", Boolean, nullable=False),
+    Column("page_id", BigInteger, nullable=False),
+    PrimaryKeyConstraint("wiki", "revid"),
+    mysql_charset="utf8mb4",
+)
+
+#: How far each user's contributions on a wiki are known: [fetched_from, fetched_until).
+fetch_marks = Table(
+    "fetch_marks",
+    metadata,
+    Column("wiki", String(64), nullable=False),
+    Column("user", String(191), nullable=False),
+    Column("fetched_from", DateTime(timezone=True), nullable=False),
+    Column("fetched_until", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("wiki", "user"),
+    mysql_charset="utf8mb4",
+)
+
+
+@dataclass(frozen=True)
+class FetchMark:
+    """The span of time for which a user's contributions on a wiki are all in the store."""
+
+    wiki: str
+    user: str
+    fetched_from: datetime
+    fetched_until: datetime
 
 
 @dataclass(frozen=True)
@@ -76,6 +127,10 @@ def default_url() -> str:
     return f"sqlite:///{path.resolve()}"
 
 
+@typing.overload
+def _utc(value: datetime) -> datetime: ...
+@typing.overload
+def _utc(value: None) -> None: ...
 def _utc(value: datetime | None) -> datetime | None:
     # SQLite hands back naive datetimes; everything stored is UTC.
     if value is None or value.tzinfo is not None:
@@ -117,9 +172,89 @@ class Store:
             rows = conn.execute(query).mappings().all()
         return [
             RunRecord(
-                id=row["id"], event=row["event"], command=row["command"], now=_utc(row["now"]),  # type: ignore[arg-type]
-                started=_utc(row["started"]), finished=_utc(row["finished"]),  # type: ignore[arg-type]
+                id=row["id"], event=row["event"], command=row["command"], now=_utc(row["now"]),
+                started=_utc(row["started"]), finished=_utc(row["finished"]),
                 status=row["status"], counts=json.loads(row["counts"] or "{}"), detail=row["detail"],
             )
             for row in rows
         ]
+
+    # -- contributions cache ------------------------------------------------------------
+
+    def save_contributions(self, items: Iterable[Contribution]) -> int:
+        """Store contributions, ignoring ones already stored. Returns how many were new."""
+        rows = {(c.wiki, c.revid): c for c in items}
+        if not rows:
+            return 0
+        new = 0
+        with self.engine.begin() as conn:
+            keys = list(rows)
+            for start in range(0, len(keys), 500):
+                chunk = keys[start : start + 500]
+                known = set(conn.execute(
+                    select(contributions.c.wiki, contributions.c.revid).where(
+                        tuple_(contributions.c.wiki, contributions.c.revid).in_(chunk))
+                ).tuples())
+                fresh = [rows[k] for k in chunk if k not in known]
+                if fresh:
+                    conn.execute(insert(contributions), [_contribution_row(c) for c in fresh])
+                    new += len(fresh)
+        return new
+
+    def load_contributions(self, wiki: str, users: Sequence[str], start: datetime,
+                           end: datetime) -> list[Contribution]:
+        """Stored contributions by `users` on `wiki` with start <= timestamp < end."""
+        found: list[Contribution] = []
+        with self.engine.connect() as conn:
+            for offset in range(0, len(users), 500):
+                chunk = list(users[offset : offset + 500])
+                result = conn.execute(select(contributions).where(and_(
+                    contributions.c.wiki == wiki, contributions.c.user.in_(chunk),
+                    contributions.c.timestamp >= start.astimezone(UTC),
+                    contributions.c.timestamp < end.astimezone(UTC),
+                ))).mappings()
+                found.extend(_contribution_of(row) for row in result)
+        return found
+
+    def fetch_marks(self, wiki: str, users: Sequence[str]) -> dict[str, FetchMark]:
+        marks: dict[str, FetchMark] = {}
+        with self.engine.connect() as conn:
+            for offset in range(0, len(users), 500):
+                chunk = list(users[offset : offset + 500])
+                for row in conn.execute(select(fetch_marks).where(and_(
+                    fetch_marks.c.wiki == wiki, fetch_marks.c.user.in_(chunk)))).mappings():
+                    marks[row["user"]] = FetchMark(
+                        wiki=row["wiki"], user=row["user"],
+                        fetched_from=_utc(row["fetched_from"]),
+                        fetched_until=_utc(row["fetched_until"]),
+                    )
+        return marks
+
+    def set_fetch_marks(self, wiki: str, users: Sequence[str], fetched_from: datetime,
+                        fetched_until: datetime) -> None:
+        """Record that every contribution of `users` in [from, until) is stored."""
+        with self.engine.begin() as conn:
+            for offset in range(0, len(users), 500):
+                chunk = list(users[offset : offset + 500])
+                conn.execute(delete(fetch_marks).where(and_(
+                    fetch_marks.c.wiki == wiki, fetch_marks.c.user.in_(chunk))))
+                conn.execute(insert(fetch_marks), [
+                    {"wiki": wiki, "user": user, "fetched_from": fetched_from.astimezone(UTC),
+                     "fetched_until": fetched_until.astimezone(UTC)} for user in chunk
+                ])
+
+
+def _contribution_row(c: Contribution) -> dict[str, object]:
+    return {
+        "wiki": c.wiki, "revid": c.revid, "user": c.user, "timestamp": c.timestamp.astimezone(UTC),
+        "namespace": c.namespace, "title": c.title, "size_change": c.size_change,
+        "created": c.created, "redirect": c.redirect, "page_id": c.page_id,
+    }
+
+
+def _contribution_of(row: RowMapping) -> Contribution:
+    return Contribution(
+        wiki=row["wiki"], user=row["user"], revid=int(row["revid"]), timestamp=_utc(row["timestamp"]),
+        namespace=int(row["namespace"]), title=row["title"], size_change=int(row["size_change"]),
+        created=bool(row["created"]), redirect=bool(row["redirect"]), page_id=int(row["page_id"]),
+    )

@@ -10,12 +10,14 @@ new text, never clobbered), and mapping every API error to an `Outcome` value wi
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 import pywikibot
 from pywikibot.data import api
@@ -23,7 +25,7 @@ from pywikibot.exceptions import APIError
 from pywikibot.exceptions import Error as PywikibotError
 
 from bot import sections, usernames
-from bot.models import Failed, Outcome, Posted, Skipped, Unchanged, UserInfo
+from bot.models import Contribution, Failed, Outcome, Posted, Skipped, Unchanged, UserInfo
 
 __all__ = ["Farm", "PageText", "site_code"]
 
@@ -103,7 +105,9 @@ class Farm:
 
     def page_url(self, dbname: str, title: str) -> str:
         """The page's address for people (no request is made)."""
-        return str(pywikibot.Page(self.site(dbname), title).full_url())
+        site = self.site(dbname)
+        path = quote(title.replace(" ", "_"), safe="/:~!$'()*,;@")
+        return str(site.base_url(site.articlepath.format(path)))
 
     def login(self, dbname: str) -> None:
         self.site(dbname).login()
@@ -235,6 +239,46 @@ class Farm:
         return Failed(title=title, wiki=dbname, code="editconflict",
                       error=f"still conflicting after {_EDIT_CONFLICT_RETRIES} tries")
 
+    # -- contributions --------------------------------------------------------------------
+
+    def contributions(self, dbname: str, users: Sequence[str], start: datetime, end: datetime,
+                      *, on_batch: Any = None) -> list[Contribution]:
+        """Every edit by `users` on a wiki with start <= timestamp < end.
+
+        One `list=usercontribs` request names up to 50 users (500 with apihighlimits) and asks
+        for `uclimit=max`; continuation is always followed to the end, so heavy editors never
+        push light ones out of a batch. Page creations in the main namespace are then checked
+        for redirects in batches of page ids. `on_batch(done, total)` reports progress.
+        """
+        found: list[Contribution] = []
+        names = list(dict.fromkeys(users))
+        size = self.batch_size(dbname)
+        total = -(-len(names) // size)
+        for index, chunk in enumerate(_chunks(names, size), start=1):
+            for part in self.query(
+                dbname, list="usercontribs", ucuser="|".join(chunk), uclimit="max",
+                ucstart=_api_time(end), ucend=_api_time(start), ucdir="older",
+                ucprop="ids|title|timestamp|sizediff|flags",
+            ):
+                for item in part.get("usercontribs", []):
+                    contribution = _contribution(dbname, item)
+                    if start <= contribution.timestamp < end:  # ucstart/ucend are inclusive
+                        found.append(contribution)
+            if on_batch is not None:
+                on_batch(index, total)
+        return self._mark_redirects(dbname, found)
+
+    def _mark_redirects(self, dbname: str, contribs: list[Contribution]) -> list[Contribution]:
+        created = sorted({c.page_id for c in contribs if c.created and c.namespace == 0 and c.page_id})
+        redirects: set[int] = set()
+        for chunk in _chunks([str(i) for i in created], self.batch_size(dbname)):
+            for part in self.query(dbname, prop="info", pageids="|".join(chunk)):
+                redirects.update(int(p["pageid"]) for p in part.get("pages", []) if p.get("redirect"))
+        if not redirects:
+            return contribs
+        return [dataclasses.replace(c, redirect=True) if c.page_id in redirects else c
+                for c in contribs]
+
     # -- users ----------------------------------------------------------------------------
 
     def users(self, dbname: str, names: Iterable[str]) -> dict[str, UserInfo]:
@@ -300,6 +344,19 @@ def _user_info(user: dict[str, Any]) -> UserInfo:
         registration=datetime.fromisoformat(registration.replace("Z", "+00:00")) if registration else None,
         groups=tuple(g for g in user.get("groups", []) if g not in ("*", "user", "autoconfirmed")),
         blocked="blockid" in user, is_temp=bool(user.get("temp")) or usernames.is_temporary(name),
+    )
+
+
+def _api_time(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _contribution(dbname: str, item: dict[str, Any]) -> Contribution:
+    return Contribution(
+        wiki=dbname, user=str(item["user"]), revid=int(item["revid"]),
+        timestamp=datetime.fromisoformat(item["timestamp"].replace("Z", "+00:00")),
+        namespace=int(item["ns"]), title=str(item["title"]), size_change=int(item.get("sizediff", 0)),
+        created=bool(item.get("new")), page_id=int(item.get("pageid", 0)),
     )
 
 

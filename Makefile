@@ -1,0 +1,55 @@
+# eventbot: the two commands a new machine needs are `make demo` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+SANDBOX := scripts/sandbox-wiki
+export PYWIKIBOT_DIR ?= $(CURDIR)/.sandbox/pywikibot
+export EVENTBOT_DATA_DIR ?= $(CURDIR)/.sandbox/data
+DEMO_NOW ?= 2026-07-01T09:00+05:30
+
+.PHONY: help venv sandbox demo test unit lint typecheck bench-parser stop clean
+
+help:
+	@echo "make demo    - set everything up and run eventbot on the local sandbox wiki"
+	@echo "make test    - lint, type-check and run every test (starts the sandbox wiki)"
+	@echo "make stop    - stop the sandbox wiki servers"
+
+# The virtual environment is rebuilt when pyproject.toml changes.
+$(BIN)/eventbot: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	@touch $@
+
+venv: $(BIN)/eventbot
+
+sandbox:
+	$(SANDBOX) start
+
+demo: venv sandbox
+	$(BIN)/eventbot run --event config/events/ttt-2026.yaml --now $(DEMO_NOW)
+	@echo
+	@echo "Look at the pages (or add ?action=raw to see the wikitext):"
+	@echo "  http://127.0.0.1:8101/wiki/Train_the_Trainer_2026/Participants"
+	@echo "  http://127.0.0.1:8101/wiki/Train_the_Trainer_2026/Report"
+	@$(SANDBOX) status | tail -n 2
+
+lint: venv
+	$(BIN)/ruff check bot tests $(wildcard scripts/*)
+typecheck: venv
+	$(BIN)/mypy
+
+test: venv sandbox lint typecheck
+	$(BIN)/pytest -q
+
+unit: venv
+	$(BIN)/pytest -q tests/unit
+
+bench-parser: venv
+	$(BIN)/python scripts/bench-parser
+
+stop:
+	$(SANDBOX) stop
+
+clean: stop
+	rm -rf $(VENV) .sandbox .mypy_cache .pytest_cache .ruff_cache

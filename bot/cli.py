@@ -1,0 +1,287 @@
+"""The `eventbot` command.
+
+    eventbot [pywikibot options] COMMAND [options]
+
+pywikibot's global options work as organisers know them from pywikibot scripts: `-simulate`
+(no edits, show what would change), `-dir:PATH` (the folder with user-config.py),
+`-user:NAME`, `-family:NAME`. Offline commands (`signups`, `check-config`) never load
+pywikibot, so they work without any wiki account.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+from bot.config import ConfigError, EventConfig, load_event
+from bot.models import Failed, Posted, Skipped, Unchanged
+
+if TYPE_CHECKING:
+    from bot.wiki import Farm
+
+__all__ = ["main"]
+
+log = logging.getLogger("eventbot")
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+
+def split_global_args(argv: Sequence[str]) -> tuple[list[str], list[str]]:
+    """Separate pywikibot's `-option[:value]` arguments from eventbot's `--options`."""
+    pwb: list[str] = []
+    ours: list[str] = []
+    for arg in argv:
+        if arg.startswith("-") and not arg.startswith("--") and len(arg) > 2 and not arg[1].isdigit():
+            pwb.append(arg)
+        else:
+            ours.append(arg)
+    return pwb, ours
+
+
+def parse_now(text: str | None) -> datetime:
+    """`--now` as an aware datetime; without a timezone it is UTC; default: the real time."""
+    if text is None:
+        return datetime.now(UTC)
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise SystemExit(f"eventbot: error: --now {text!r} is not a date-time like "
+                         f"2026-07-01T09:00+05:30") from exc
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="eventbot",
+        description="Sign-ups, participant lists, statistics, follow-ups and reports for "
+                    "Wikimedia events. pywikibot's global options (-simulate, -dir:, -user:) work.",
+    )
+    parser.add_argument("--verbose", "-v", action="store_true", help="log more detail")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="compile the participant list and update the wiki pages")
+    run.add_argument("--event", required=True, type=Path, help="the event's YAML file")
+    run.add_argument("--now", help="the time to act as (ISO 8601); default: now")
+    run.add_argument("--db", help="state database URL (default: $EVENTBOT_DB_URL or data/)")
+
+    sg = sub.add_parser("signups", help="parse a sign-up page offline and print what was found")
+    sg.add_argument("--wikitext", required=True, type=Path, help="a file with the page's wikitext")
+    sg.add_argument("--wiki", required=True, help="database name of its wiki, e.g. metawiki, tewiki")
+    sg.add_argument("--config", type=Path, help="an event YAML whose registration settings apply")
+    sg.add_argument("--page", help="which registration page of --config (default: the first)")
+    sg.add_argument("--json", action="store_true", help="print JSON (the default is a summary)")
+
+    pt = sub.add_parser("participants", help="print the compiled, validated participant list")
+    pt.add_argument("--event", required=True, type=Path)
+    pt.add_argument("--format", choices=["csv", "json", "wikitext", "massmessage"], default="csv")
+    pt.add_argument("--out", type=Path, help="write to this file instead of standard output")
+
+    cc = sub.add_parser("check-config", help="validate event files and explain any problem")
+    cc.add_argument("files", nargs="+", type=Path)
+
+    rn = sub.add_parser("runs", help="list recent runs recorded in the state database")
+    rn.add_argument("--event", help="only runs of this event id")
+    rn.add_argument("--db", help="state database URL")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_in = list(sys.argv[1:] if argv is None else argv)
+    pwb_args, our_args = split_global_args(args_in)
+    args = build_parser().parse_args(our_args)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr,
+    )
+    try:
+        handler = _COMMANDS[args.command]
+        return handler(args, pwb_args)
+    except ConfigError as exc:
+        print(f"eventbot: the configuration has problems:\n{exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+# --- wiki set-up ---------------------------------------------------------------------------
+
+
+def _open_farm(pwb_args: list[str]) -> Farm:
+    """Apply pywikibot's global options, then import the wiki layer (and pywikibot)."""
+    user = None
+    for arg in pwb_args:
+        if arg.startswith("-dir:"):
+            os.environ["PYWIKIBOT_DIR"] = str(Path(arg[5:]).expanduser().resolve())
+        if arg.startswith("-user:"):
+            user = arg[6:]
+    import pywikibot
+
+    from bot.wiki import Farm
+
+    # handle_args() falls back to sys.argv when given nothing, so only call it with options.
+    rest = pywikibot.handle_args(pwb_args) if pwb_args else []
+    if rest:
+        raise SystemExit(f"eventbot: error: unknown pywikibot option(s): {' '.join(rest)}")
+    return Farm(user=user)
+
+
+# --- commands ------------------------------------------------------------------------------
+
+
+def cmd_run(args: argparse.Namespace, pwb_args: list[str]) -> int:
+    from bot import pipeline
+    from bot.store import Store
+
+    event = load_event(args.event)
+    now = parse_now(args.now)
+    farm = _open_farm(pwb_args)
+    store = Store(args.db)
+    run_id = store.start_run(event.id, "run", now)
+    try:
+        result = pipeline.run_event(event, farm, now)
+    except Exception as exc:
+        store.finish_run(run_id, "crashed", {}, detail=f"{type(exc).__name__}: {exc}")
+        raise
+    counts = pipeline.outcome_counts(list(result.outcomes.values()))
+    failed = any(isinstance(o, Failed) for o in result.outcomes.values())
+    store.finish_run(run_id, "failed" if failed else "ok", {
+        **counts, "participants": sum(1 for p in result.compiled.participants if p.active),
+        "problems": len(result.compiled.problems), "requests": sum(farm.requests.values()),
+    })
+    _print_run(sys.stdout, event, now, result, farm)
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def _print_run(out: TextIO, event: EventConfig, now: datetime, result: Any, farm: Farm) -> None:
+    from bot.participants import by_community
+
+    compiled = result.compiled
+    local = now.astimezone(event.tz)
+    active = [p for p in compiled.participants if p.active]
+    out.write(f"{event.title} ({event.id}), run as of {local:%Y-%m-%d %H:%M} {event.timezone}\n")
+    out.write(f"  read {result.pages_read} registration page(s) on {', '.join(event.all_wikis)}\n")
+    statuses: dict[str, int] = {}
+    for p in compiled.participants:
+        statuses[p.status.value] = statuses.get(p.status.value, 0) + 1
+    detail = ", ".join(f"{n} {s}" for s, n in sorted(statuses.items()))
+    out.write(f"  participants: {len(active)} ({detail})\n")
+    communities = ", ".join(f"{c} {n}" for c, n in by_community(compiled.participants))
+    out.write(f"  by community: {communities or '-'}\n")
+    if compiled.problems:
+        out.write(f"  problems for organisers ({len(compiled.problems)}):\n")
+        for problem in compiled.problems:
+            where = f"{problem.source}, line {problem.line}" if problem.line else (problem.source or "")
+            suffix = f" ({where})" if where else ""
+            out.write(f"    - [{problem.kind.value}] {problem.message}{suffix}\n")
+    out.write("  pages:\n")
+    for key, outcome in result.outcomes.items():
+        url = farm.page_url(outcome.wiki, outcome.title)
+        if isinstance(outcome, Posted):
+            what = ("would be edited (simulation)" if outcome.simulated
+                    else f"edited (revision {outcome.revid})")
+        elif isinstance(outcome, Unchanged):
+            what = "unchanged (no edit needed)"
+        elif isinstance(outcome, Skipped):
+            what = f"skipped: {outcome.reason}"
+        else:
+            what = f"FAILED: {outcome.code}: {outcome.error}"
+        out.write(f"    {key:13} {what}\n                  {url}\n")
+    requests = ", ".join(f"{w} {n}" for w, n in sorted(farm.requests.items()))
+    out.write(f"  API requests: {requests}\n")
+
+
+def cmd_signups(args: argparse.Namespace, pwb_args: list[str]) -> int:
+    from bot import signups
+
+    source = None
+    if args.config:
+        event = load_event(args.config)
+        pages = [s for s in event.registration if s.page is not None or s.prefix is not None]
+        if args.page:
+            pages = [s for s in pages if s.page == args.page or s.prefix == args.page]
+        if not pages:
+            raise SystemExit(f"eventbot: error: {args.config} has no registration page "
+                             f"{args.page or ''}".rstrip())
+        source = pages[0]
+    try:
+        text = args.wikitext.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SystemExit(f"eventbot: error: cannot read {args.wikitext}: {exc}") from exc
+    result = signups.parse_page(text, source=str(args.wikitext), wiki=args.wiki, config=source)
+    if args.json:
+        json.dump(signups.signups_json(result), sys.stdout, ensure_ascii=False, indent=2)
+        sys.stdout.write("\n")
+    else:
+        for s in result.signups:
+            home = f" [{s.home_wiki}]" if s.home_wiki else ""
+            sys.stdout.write(f"{s.line:5}  {s.status.value:10} {s.username}{home}\n")
+        for p in result.problems:
+            sys.stdout.write(f"{p.line or '':5}  PROBLEM    {p.kind.value}: {p.message}\n")
+        sys.stdout.write(f"{len(result.signups)} sign-up(s), {len(result.problems)} problem(s)\n")
+    return EXIT_OK
+
+
+def cmd_participants(args: argparse.Namespace, pwb_args: list[str]) -> int:
+    from bot import exports, pipeline
+
+    event = load_event(args.event)
+    farm = _open_farm(pwb_args)
+    compiled, _ = pipeline.compile_event(event, farm)
+    if args.format == "csv":
+        text = exports.to_csv(compiled)
+    elif args.format == "json":
+        text = exports.to_json(compiled)
+    elif args.format == "wikitext":
+        text = exports.to_wikitext(compiled, now_label="")
+    else:
+        text = exports.to_massmessage(compiled.participants)
+    if args.out:
+        args.out.write_text(text, encoding="utf-8")
+        log.info("wrote %s", args.out)
+    else:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    return EXIT_OK
+
+
+def cmd_check_config(args: argparse.Namespace, pwb_args: list[str]) -> int:
+    status = EXIT_OK
+    for path in args.files:
+        try:
+            event = load_event(path)
+        except ConfigError as exc:
+            print(str(exc), file=sys.stderr)
+            status = EXIT_USAGE
+            continue
+        print(f"{path}: ok: {event.title}, {event.start} to {event.end} ({event.timezone}), "
+              f"{len(event.registration)} registration source(s), wikis {', '.join(event.all_wikis)}")
+    return status
+
+
+def cmd_runs(args: argparse.Namespace, pwb_args: list[str]) -> int:
+    from bot.store import Store
+
+    for record in Store(args.db).runs(args.event):
+        counts = ", ".join(f"{k} {v}" for k, v in sorted(record.counts.items()))
+        print(f"#{record.id} {record.started:%Y-%m-%d %H:%M} UTC {record.event} {record.command} "
+              f"{record.status}: {counts}")
+    return EXIT_OK
+
+
+_COMMANDS = {
+    "run": cmd_run,
+    "signups": cmd_signups,
+    "participants": cmd_participants,
+    "check-config": cmd_check_config,
+    "runs": cmd_runs,
+}
+
+
+if __name__ == "__main__":
+    sys.exit(main())

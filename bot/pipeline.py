@@ -1,0 +1,134 @@
+"""The main job, as a sequence of small steps over plain data, with the wiki at the edges.
+
+    read registration pages  ─▶ parse (pure) ─▶ compile (pure) ─▶ validate accounts (batched)
+                                                                  └▶ participants + report sections
+
+Each step is a function a test or another command (stats, follow-ups) can call on its own.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from bot import exports, participants, reports, sections, signups
+from bot.config import EventConfig, RegistrationSource
+from bot.models import Outcome, Problem, ProblemKind, SignUp
+from bot.participants import Compiled
+from bot.wiki import Farm
+
+__all__ = ["EventRun", "compile_event", "gather_signups", "run_event", "validate"]
+
+log = logging.getLogger(__name__)
+
+PARTICIPANTS_SECTION = "participants"
+REPORT_SECTION = "summary"
+
+
+@dataclass
+class EventRun:
+    """What one run of the main job found and did."""
+
+    event: EventConfig
+    compiled: Compiled
+    outcomes: dict[str, Outcome] = field(default_factory=dict)
+    pages_read: int = 0
+
+
+def gather_signups(event: EventConfig, farm: Farm) -> tuple[list[SignUp], list[Problem], int]:
+    """Read every registration source and parse it. Returns sign-ups, problems, pages read.
+
+    Pages are read in one batch per wiki. A source that cannot be read becomes a problem for
+    the organisers; it never stops the other sources.
+    """
+    found: list[SignUp] = []
+    problems: list[Problem] = []
+    by_wiki: dict[str, list[RegistrationSource]] = defaultdict(list)
+    for source in event.registration:
+        by_wiki[source.wiki or event.wiki].append(source)
+    pages_read = 0
+    for wiki, wiki_sources in by_wiki.items():
+        titles: list[str] = []
+        for source in wiki_sources:
+            if source.page:
+                titles.append(source.page)
+            elif source.prefix:
+                titles.extend(farm.prefix_titles(wiki, source.prefix))
+        texts = farm.read_pages(wiki, titles) if titles else {}
+        pages_read += len(texts)
+        for source in wiki_sources:
+            if source.campaignevents is not None:
+                problems.append(Problem(ProblemKind.SOURCE_ERROR, source=source.label,
+                                        message="CampaignEvents registrations are read by the "
+                                                "campaignevents source (not available yet)"))
+                continue
+            wanted = [source.page] if source.page else [
+                t for t in texts if source.prefix and t.startswith(source.prefix + "/")]
+            for title in wanted:
+                page = texts.get(title)
+                if page is None or not page.exists:
+                    problems.append(Problem(
+                        ProblemKind.SOURCE_ERROR, source=title,
+                        message=f"the registration page [[{title}]] does not exist on {wiki}"))
+                    continue
+                parse = signups.parse_page if source.page else signups.parse_application
+                result = parse(page.text, source=page.title, wiki=wiki, config=source)
+                found.extend(result.signups)
+                problems.extend(result.problems)
+    return found, problems, pages_read
+
+
+def validate(compiled: Compiled, event: EventConfig, farm: Farm) -> Compiled:
+    """Check every account against the wiki, in batches: each participant on their home wiki
+    when the sign-up named one the event covers, otherwise on the event's wiki."""
+    by_wiki: dict[str, list[str]] = defaultdict(list)
+    covered = set(event.all_wikis)
+    for person in compiled.participants:
+        wiki = person.home_wiki if person.home_wiki in covered else event.wiki
+        by_wiki[wiki].append(person.username)
+    infos = {}
+    for wiki, names in by_wiki.items():
+        infos.update(farm.users(wiki, names))
+    return participants.apply_user_info(compiled, infos)
+
+
+def compile_event(event: EventConfig, farm: Farm) -> tuple[Compiled, int]:
+    """Sign-ups from every source, merged into participants and validated against the wiki."""
+    found, problems, pages_read = gather_signups(event, farm)
+    compiled = participants.compile_participants(found, problems)
+    return validate(compiled, event, farm), pages_read
+
+
+def run_event(event: EventConfig, farm: Farm, now: datetime, *, write: bool = True) -> EventRun:
+    """The main job: compile the participant list and write it and the report to the wiki."""
+    compiled, pages_read = compile_event(event, farm)
+    run = EventRun(event=event, compiled=compiled, pages_read=pages_read)
+    if not write:
+        return run
+    label = reports.stamp_label(event, now)
+    body = exports.to_wikitext(compiled, now_label=label) + "\n" + sections.stamp(label)
+    run.outcomes["participants"] = farm.write_section(
+        event.wiki, event.pages.participants, PARTICIPANTS_SECTION, body,
+        f"eventbot: participant list of {event.title} ({_count(compiled)})",
+    )
+    run.outcomes["report"] = farm.write_section(
+        event.wiki, event.pages.report, REPORT_SECTION,
+        reports.summary_wikitext(event, compiled, now),
+        f"eventbot: participation summary of {event.title} ({_count(compiled)})",
+    )
+    return run
+
+
+def _count(compiled: Compiled) -> str:
+    active = sum(1 for p in compiled.participants if p.active)
+    return f"{active} participant{'s' if active != 1 else ''}"
+
+
+def outcome_counts(outcomes: Sequence[Outcome]) -> dict[str, int]:
+    counts: dict[str, int] = defaultdict(int)
+    for outcome in outcomes:
+        counts[type(outcome).__name__.lower()] += 1
+    return dict(counts)

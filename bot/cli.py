@@ -178,7 +178,7 @@ def _print_run(out: TextIO, event: EventConfig, now: datetime, result: Any, farm
         out.write(f"  problems for organisers ({len(compiled.problems)}):\n")
         for problem in compiled.problems:
             where = f"{problem.source}, line {problem.line}" if problem.line else (problem.source or "")
-            suffix = f" ({where})" if where else ""
+            suffix = f" ({where})" if where and (problem.source or "") not in problem.message else ""
             out.write(f"    - [{problem.kind.value}] {problem.message}{suffix}\n")
     out.write("  pages:\n")
     for key, outcome in result.outcomes.items():

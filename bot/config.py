@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NewType
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -40,6 +40,10 @@ __all__ = [
 ]
 
 SignUpFormat = Literal["signatures", "template", "table", "application"]
+#: An IANA timezone name such as "Asia/Kolkata"; validated where it is read.
+TimezoneName = NewType("TimezoneName", str)
+#: A wiki's database name such as "metawiki" or "tewiki"; validated where it is read.
+WikiName = NewType("WikiName", str)
 
 #: User-link templates recognised in signature lists unless an event says otherwise.
 DEFAULT_USER_TEMPLATES: tuple[str, ...] = ("u", "user", "noping", "ping", "user2", "user0")
@@ -104,7 +108,7 @@ class RegistrationSource:
     page: str | None = None
     prefix: str | None = None
     campaignevents: int | None = None
-    wiki: str | None = None
+    wiki: WikiName | None = None
     formats: list[SignUpFormat] = field(default_factory=list)
     template: TemplateConfig | None = None
     table: TableConfig | None = None
@@ -159,11 +163,11 @@ class EventConfig:
     title: str
     start: date
     end: date
-    timezone: str
+    timezone: TimezoneName
     pages: PagesConfig
     registration: list[RegistrationSource]
-    wiki: str = "metawiki"
-    wikis: list[str] = field(default_factory=list)
+    wiki: WikiName = WikiName("metawiki")
+    wikis: list[WikiName] = field(default_factory=list)
     location: str | None = None
     stats: StatsConfig = field(default_factory=StatsConfig)
 
@@ -236,7 +240,7 @@ def load_event(path: str | Path) -> EventConfig:
     except OSError as exc:
         raise ConfigError(source, [ConfigIssue("", f"cannot read the file: {exc.strerror}")]) from exc
     try:
-        data = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
+        data = yaml.load(text, Loader=_LineLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
@@ -272,20 +276,9 @@ def _check_event(event: EventConfig, data: Any, builder: _Builder) -> None:
     line = _line_of(data, "end")
     if event.end < event.start:
         builder.add("end", f"the event ends ({event.end}) before it starts ({event.start})", line)
-    try:
-        ZoneInfo(event.timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        builder.add(
-            "timezone",
-            f"unknown timezone {event.timezone!r}; expected an IANA name such as 'Asia/Kolkata'",
-            _line_of(data, "timezone"),
-        )
-    for key, wiki in [("wiki", event.wiki), *((f"wikis[{i}]", w) for i, w in enumerate(event.wikis))]:
-        if not _DBNAME.match(wiki):
-            builder.add(key, f"expected a wiki database name such as 'metawiki' or 'tewiki', got {wiki!r}",
-                        _line_of(data, key.split("[")[0]))
     if not event.registration:
-        builder.add("registration", "expected at least one registration source", _line_of(data, "registration"))
+        builder.add("registration", "expected at least one registration source",
+                    _line_of(data, "registration"))
     raw_sources = data.get("registration") if isinstance(data, Mapping) else None
     for index, src in enumerate(event.registration):
         raw = raw_sources[index] if isinstance(raw_sources, list) and index < len(raw_sources) else None
@@ -300,9 +293,6 @@ def _check_event(event: EventConfig, data: Any, builder: _Builder) -> None:
         if "table" in src.formats and src.table is None:
             builder.add(f"{path}.table", "the 'table' format needs a 'table:' with a 'user_column'",
                         _line_of(raw, "formats"))
-        if src.wiki is not None and not _DBNAME.match(src.wiki):
-            builder.add(f"{path}.wiki", f"expected a wiki database name such as 'tewiki', got {src.wiki!r}",
-                        _line_of(raw, "wiki"))
     for key in ("participants", "report"):
         if isinstance(event.pages, PagesConfig) and not getattr(event.pages, key).strip():
             builder.add(f"pages.{key}", "expected a page title, got an empty string", None)
@@ -364,6 +354,18 @@ class _Builder:
         return self._scalar(tp, value, path, line)
 
     def _scalar(self, tp: Any, value: Any, path: str, line: int | None) -> Any:
+        if tp is TimezoneName:
+            if isinstance(value, str) and _is_timezone(value):
+                return TimezoneName(value)
+            if isinstance(value, str):
+                self.add(path, f"unknown timezone {value!r}; expected an IANA name such as "
+                               "'Asia/Kolkata'", line)
+                return _MISSING
+            return self._wrong(path, "an IANA timezone name such as 'Asia/Kolkata'", value, line)
+        if tp is WikiName:
+            if isinstance(value, str) and _DBNAME.match(value):
+                return WikiName(value)
+            return self._wrong(path, "a wiki database name such as 'metawiki' or 'tewiki'", value, line)
         if tp is str:
             if isinstance(value, str):
                 return value
@@ -426,6 +428,14 @@ class _Builder:
     def _wrong(self, path: str, expected: str, value: Any, line: int | None) -> _Missing:
         self.add(path, f"expected {expected}, got {_describe(value)}", line)
         return _MISSING
+
+
+def _is_timezone(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
 
 
 def _field_names(cls: type) -> list[str]:

@@ -187,9 +187,10 @@ def test_parse_event_from_mapping_for_on_wiki_configs() -> None:
 
 
 def test_timezone_and_wiki_checked_even_when_other_keys_are_wrong(tmp_path: Path) -> None:
-    text = VALID.replace("Asia/Kolkata", "Mars/Olympus").replace("title: Demo event\n", "") + "wikis: [te.wikipedia]\n"
+    text = (VALID.replace("Asia/Kolkata", "Mars/Olympus").replace("title: Demo event\n", "")
+            + "wikis: [te.wikipedia]\n")
     assert errors_of(tmp_path, text) == [
+        "FILE:1: title: missing required key 'title'",
         "FILE:4: timezone: unknown timezone 'Mars/Olympus'; expected an IANA name such as 'Asia/Kolkata'",
         "FILE:11: wikis[0]: expected a wiki database name such as 'metawiki' or 'tewiki', got 'te.wikipedia'",
-        "FILE:1: title: missing required key 'title'",
     ]

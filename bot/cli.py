@@ -85,6 +85,13 @@ def build_parser() -> argparse.ArgumentParser:
     pt.add_argument("--format", choices=["csv", "json", "wikitext", "massmessage"], default="csv")
     pt.add_argument("--out", type=Path, help="write to this file instead of standard output")
 
+    st = sub.add_parser("stats", help="participation statistics across the wikis participants edit")
+    st.add_argument("--event", required=True, type=Path)
+    st.add_argument("--now", help="the time to compute as of (ISO 8601); default: now")
+    st.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    st.add_argument("--out", type=Path, help="write to this file instead of standard output")
+    st.add_argument("--db", help="state database URL (default: $EVENTBOT_DB_URL or data/)")
+
     cc = sub.add_parser("check-config", help="validate event files and explain any problem")
     cc.add_argument("files", nargs="+", type=Path)
 
@@ -250,6 +257,55 @@ def cmd_participants(args: argparse.Namespace, pwb_args: list[str]) -> int:
     return EXIT_OK
 
 
+def cmd_stats(args: argparse.Namespace, pwb_args: list[str]) -> int:
+    from bot import pipeline, reports
+    from bot.store import Store
+
+    event = load_event(args.event)
+    now = parse_now(args.now)
+    farm = _open_farm(pwb_args)
+    store = Store(args.db)
+    run_id = store.start_run(event.id, "stats", now)
+    try:
+        result, cost, _ = pipeline.event_stats(event, farm, store, now, progress=_progress)
+    except Exception as exc:
+        store.finish_run(run_id, "crashed", {}, detail=f"{type(exc).__name__}: {exc}")
+        raise
+    if sys.stderr.isatty():
+        sys.stderr.write("\n")
+    store.finish_run(run_id, "ok", {
+        "participants": result.participants, "requests": sum(farm.requests.values()),
+        "contribution_requests": cost.requests, "lower_bound": cost.lower_bound,
+        "fetched": sum(w.fetched for w in cost.wikis.values()),
+    })
+    # The cost of fetching contributions, next to its lower bound (reading the sign-up pages
+    # and checking accounts is the same for every method and is left out of the comparison).
+    costs = [(wiki, c.requests, c.lower_bound) for wiki, c in sorted(cost.wikis.items())]
+    if args.format == "json":
+        data = result.as_dict()
+        data["requests"] = {wiki: {"made": made, "lower_bound": bound} for wiki, made, bound in costs}
+        text = json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+    elif args.format == "csv":
+        text = reports.stats_csv(result)
+    else:
+        text = reports.stats_table(event, result, costs)
+    if args.out:
+        args.out.write_text(text, encoding="utf-8")
+        log.info("wrote %s", args.out)
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK
+
+
+def _progress(wiki: str, done: int, total: int) -> None:
+    """Per-batch progress: a live line on a terminal, a log line in jobs."""
+    if sys.stderr.isatty():
+        sys.stderr.write(f"\r{wiki}: contributions, batch {done}/{total}   ")
+        sys.stderr.flush()
+    else:
+        log.info("%s: contributions, batch %d/%d", wiki, done, total)
+
+
 def cmd_check_config(args: argparse.Namespace, pwb_args: list[str]) -> int:
     status = EXIT_OK
     for path in args.files:
@@ -278,6 +334,7 @@ _COMMANDS = {
     "run": cmd_run,
     "signups": cmd_signups,
     "participants": cmd_participants,
+    "stats": cmd_stats,
     "check-config": cmd_check_config,
     "runs": cmd_runs,
 }

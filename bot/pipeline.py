@@ -14,13 +14,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from bot import exports, participants, reports, sections, signups
+from bot import campaignevents, collect, exports, participants, reports, sections, signups, stats
 from bot.config import EventConfig, RegistrationSource
-from bot.models import Outcome, Problem, ProblemKind, SignUp
+from bot.models import Contribution, Outcome, Problem, ProblemKind, SignUp, Upload
 from bot.participants import Compiled
-from bot.wiki import Farm
+from bot.store import Store
+from bot.wiki import Farm, WikiRequestError
 
-__all__ = ["EventRun", "compile_event", "gather_signups", "run_event", "validate"]
+__all__ = ["EventRun", "compile_event", "event_stats", "gather_signups", "run_event", "uploads_of",
+           "validate"]
 
 log = logging.getLogger(__name__)
 
@@ -61,9 +63,15 @@ def gather_signups(event: EventConfig, farm: Farm) -> tuple[list[SignUp], list[P
         pages_read += len(texts)
         for source in wiki_sources:
             if source.campaignevents is not None:
-                problems.append(Problem(ProblemKind.SOURCE_ERROR, source=source.label,
-                                        message="CampaignEvents registrations are read by the "
-                                                "campaignevents source (not available yet)"))
+                try:
+                    items = farm.campaignevents_participants(wiki, source.campaignevents)
+                except WikiRequestError as exc:
+                    problems.append(Problem(ProblemKind.SOURCE_ERROR, source=source.label,
+                                            message=f"could not read the CampaignEvents registration: {exc}"))
+                    continue
+                ce_signups, ce_problems = campaignevents.to_signups(items, source.campaignevents)
+                found.extend(ce_signups)
+                problems.extend(ce_problems)
                 continue
             wanted = [source.page] if source.page else [
                 t for t in texts if source.prefix and t.startswith(source.prefix + "/")]
@@ -132,3 +140,21 @@ def outcome_counts(outcomes: Sequence[Outcome]) -> dict[str, int]:
     for outcome in outcomes:
         counts[type(outcome).__name__.lower()] += 1
     return dict(counts)
+
+
+def uploads_of(contribs: Sequence[Contribution]) -> list[Upload]:
+    """File uploads, read off the contributions: an upload creates its File: page (namespace 6),
+    so no extra request per user is needed."""
+    return [Upload(wiki=c.wiki, user=c.user, timestamp=c.timestamp, title=c.title)
+            for c in contribs if c.namespace == 6 and c.created]
+
+
+def event_stats(event: EventConfig, farm: Farm, store: Store, now: datetime, *,
+                progress: collect.Progress | None = None,
+                ) -> tuple[stats.EventStats, collect.CollectReport, Compiled]:
+    """Participation statistics: the participant list, their contributions (fetched
+    incrementally), and the pure computation over both."""
+    compiled, _ = compile_event(event, farm)
+    contribs, cost = collect.collect(event, compiled.participants, farm, store, now, progress=progress)
+    result = stats.compute(event, compiled.participants, contribs, uploads_of(contribs), now)
+    return result, cost, compiled

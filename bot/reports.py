@@ -6,15 +6,19 @@ Every participant-supplied string goes through `bot.escape.inert`, so a communit
 
 from __future__ import annotations
 
-from datetime import datetime
+import csv
+import io
+from collections.abc import Sequence
+from datetime import datetime, timedelta
 
 from bot import sections
 from bot.config import EventConfig
 from bot.escape import inert
 from bot.models import Status
 from bot.participants import Compiled, by_community
+from bot.stats import EventStats, Metrics, Retention
 
-__all__ = ["stamp_label", "summary_wikitext"]
+__all__ = ["stamp_label", "stats_csv", "stats_table", "summary_wikitext"]
 
 _STATUS_ORDER = [Status.ATTENDED, Status.SELECTED, Status.REGISTERED, Status.WAITLISTED,
                  Status.WITHDRAWN]
@@ -48,3 +52,82 @@ def summary_wikitext(event: EventConfig, compiled: Compiled, now: datetime) -> s
         lines += ["|-", f"| {inert(community)} || {number}"]
     lines += ["|}", "", sections.stamp(stamp_label(event, now))]
     return "\n".join(lines)
+
+
+# --- statistics ------------------------------------------------------------------------------
+
+
+def _active_users(metrics: Metrics) -> int:
+    """Participants with at least one edit in the cell (active days are (user, day) pairs)."""
+    return len({key[0] for key in metrics.day_keys})
+
+
+def _retention_text(item: Retention) -> str:
+    if item.pending or item.retained is None:
+        closes = f", closes {item.window.end:%Y-%m-%d}" if item.window is not None else ""
+        return f"pending (window not closed{closes}; {item.denominator} participants)"
+    rate = f" ({item.rate:.0%})" if item.rate is not None else ""
+    return f"{item.retained} of {item.denominator}{rate}"
+
+
+def stats_table(event: EventConfig, result: EventStats, costs: Sequence[tuple[str, int, int]]) -> str:
+    """A plain-text summary for the terminal: windows, retention, groups and the API cost.
+
+    `costs` holds (wiki, requests made, lower bound) per wiki.
+    """
+    local = result.now.astimezone(event.tz)
+    lines = [
+        f"{event.title}: participation as of {local:%Y-%m-%d %H:%M} ({event.timezone})",
+        f"participants {result.participants}, withdrawn {result.withdrawn}, "
+        f"not named in reports {result.not_public}",
+        "",
+        f"{'window':11} {'from':10} {'to':10} {'active':>6} {'edits':>7} {'pages':>6} "
+        f"{'created':>7} {'bytes+':>9} {'bytes-':>8} {'days':>5} {'uploads':>7}",
+    ]
+    for window in result.windows:
+        m = result.totals.get(window.name, Metrics())
+        last = (window.end - timedelta(seconds=1)).astimezone(event.tz)
+        flag = "  (open: partial)" if window.name in result.open_windows else ""
+        lines.append(
+            f"{window.name:11} {window.start.astimezone(event.tz):%Y-%m-%d} {last:%Y-%m-%d} "
+            f"{_active_users(m):>6} {m.edits:>7} {m.pages_edited:>6} {m.pages_created:>7} "
+            f"{m.bytes_added:>9} {m.bytes_removed:>8} {m.active_days:>5} {m.uploads:>7}{flag}"
+        )
+    lines += ["", "retention (at least one edit in days D+1..2D after the end):"]
+    for item in result.retention:
+        lines.append(f"  {item.population:11} {item.days:>3} days: {_retention_text(item)}")
+    for dimension in ("community", "status", "experience"):
+        groups = result.groups.get(dimension, ())
+        if groups:
+            parts = ", ".join(f"{g.key} {g.participants} ({g.active_during} active during)"
+                              for g in groups)
+            lines.append(f"by {dimension}: {parts}")
+    if costs:
+        lines.append("")
+        lines.append("API requests for contributions: " + ", ".join(
+            f"{wiki} {made} (lower bound {bound})" for wiki, made, bound in costs))
+    return "\n".join(lines) + "\n"
+
+
+def stats_csv(result: EventStats) -> str:
+    """One row per named participant and window (all wikis together), for spreadsheets."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["username", "status", "experience", "community", "window", "partial", "edits",
+                     "main_edits", "pages_edited", "pages_created", "bytes_added", "bytes_removed",
+                     "active_days", "uploads"])
+    for row in result.rows:
+        for window in result.windows:
+            m = row.get(window.name)
+            writer.writerow([
+                _csv_safe(row.username), row.status.value, row.experience.value,
+                _csv_safe(row.community or ""), window.name, window.name in result.open_windows,
+                m.edits, m.main_edits, m.pages_edited, m.pages_created, m.bytes_added,
+                m.bytes_removed, m.active_days, m.uploads,
+            ])
+    return buffer.getvalue()
+
+
+def _csv_safe(text: str) -> str:
+    """Keep spreadsheets from running a participant's text as a formula."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text

@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import quote
 
 import pywikibot
+from pywikibot.comms import http
 from pywikibot.data import api
 from pywikibot.exceptions import APIError
 from pywikibot.exceptions import Error as PywikibotError
@@ -27,7 +28,7 @@ from pywikibot.exceptions import Error as PywikibotError
 from bot import sections, usernames
 from bot.models import Contribution, Failed, Outcome, Posted, Skipped, Unchanged, UserInfo
 
-__all__ = ["Farm", "PageText", "site_code"]
+__all__ = ["Farm", "PageText", "WikiRequestError", "site_code"]
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +72,10 @@ def site_code(dbname: str, family: str) -> tuple[str, str]:
     raise ValueError(f"cannot tell which wiki the database name {dbname!r} is")
 
 
+class WikiRequestError(RuntimeError):
+    """A request outside the action API (REST) failed; the message has the status and reason."""
+
+
 @dataclass(frozen=True)
 class PageText:
     """A page as read: its text and the revision the text belongs to (for conflict detection)."""
@@ -87,10 +92,14 @@ class PageText:
 class Farm:
     """Access to every wiki an event touches, with one request counter per wiki."""
 
-    def __init__(self, family: str | None = None, user: str | None = None) -> None:
+    def __init__(self, family: str | None = None, user: str | None = None,
+                 batch: int | None = None) -> None:
         self.family = family or str(pywikibot.config.family)
         self.user = user
+        self.batch = batch  # force a batch size (tests); None: 50, or 500 with apihighlimits
         self.requests: Counter[str] = Counter()
+        #: requests per (wiki, kind), kind being the list/prop/meta module or the action
+        self.calls: Counter[tuple[str, str]] = Counter()
         self._sites: dict[str, Any] = {}
 
     # -- sites and raw calls --------------------------------------------------------------
@@ -120,6 +129,8 @@ class Farm:
         """One API request, counted. Raises pywikibot's APIError with the raw code and info."""
         params.setdefault("formatversion", 2)
         self.requests[dbname] += 1
+        kind = params.get("list") or params.get("prop") or params.get("meta") or params.get("action")
+        self.calls[dbname, str(kind)] += 1
         request = api.Request(site=self.site(dbname), parameters=params)
         result: dict[str, Any] = request.submit()
         return result
@@ -143,6 +154,8 @@ class Farm:
 
     def batch_size(self, dbname: str) -> int:
         """How many titles or users one request may name: 500 with apihighlimits, else 50."""
+        if self.batch is not None:
+            return self.batch
         site = self.site(dbname)
         try:
             return 500 if site.has_right("apihighlimits") else 50
@@ -190,9 +203,13 @@ class Farm:
         if self.simulate:
             log.info("SIMULATION: would edit [[%s]] on %s (%s)", title, dbname, summary)
             return Posted(title=title, revid=0, wiki=dbname, simulated=True)
+        site = self.site(dbname)
         params: dict[str, Any] = {
             "action": "edit", "title": title, "text": text, "summary": summary, "bot": 1,
-            "token": self.site(dbname).tokens["csrf"],
+            "token": site.tokens["csrf"],
+            # pywikibot keeps one cookie jar per host: never let a session that changed under
+            # us save an edit as somebody else.
+            "assertuser": site.username(),
         }
         params["minor" if minor else "notminor"] = 1
         if base is not None:
@@ -238,6 +255,46 @@ class Farm:
             return outcome
         return Failed(title=title, wiki=dbname, code="editconflict",
                       error=f"still conflicting after {_EDIT_CONFLICT_RETRIES} tries")
+
+    # -- REST API ---------------------------------------------------------------------------
+
+    def rest_get(self, dbname: str, route: str, params: dict[str, str]) -> Any:
+        """One counted GET from the wiki's REST API (`rest.php/<route>`), decoded from JSON.
+
+        Raises `WikiRequestError` with the HTTP status and the body's message on failure.
+        """
+        site = self.site(dbname)
+        url = f"{site.protocol()}://{site.hostname()}{site.scriptpath()}/rest.php/{route}"
+        self.requests[dbname] += 1
+        self.calls[dbname, "rest:" + route.split("/", 1)[0]] += 1
+        try:
+            response = http.fetch(url, params=params, headers={"Accept": "application/json"})
+        except (PywikibotError, OSError) as exc:
+            raise WikiRequestError(f"{url}: {exc}") from exc
+        if response.status_code != 200:
+            try:
+                detail = response.json().get("messageTranslations", {}).get("en") or response.text
+            except ValueError:
+                detail = response.text
+            raise WikiRequestError(f"{url}: HTTP {response.status_code}: {str(detail)[:300]}")
+        return response.json()
+
+    def campaignevents_participants(self, dbname: str, registration_id: int,
+                                    *, include_private: bool = False) -> list[dict[str, Any]]:
+        """Every participant of a CampaignEvents registration, following `last_participant_id`
+        paging until an empty page. Private participants are listed only to organisers of the
+        event (`include_private` needs that right)."""
+        route = f"campaignevents/v0/event_registration/{registration_id}/participants"
+        items: list[dict[str, Any]] = []
+        params = {"include_private": "true" if include_private else "false"}
+        while True:
+            page = self.rest_get(dbname, route, params)
+            if not isinstance(page, list):
+                raise WikiRequestError(f"{route}: expected a JSON list, got {type(page).__name__}")
+            if not page:
+                return items
+            items.extend(page)
+            params["last_participant_id"] = str(page[-1]["participant_id"])
 
     # -- contributions --------------------------------------------------------------------
 

@@ -6,6 +6,7 @@ PYWIKIBOT_DIR points at the farm's generated configuration.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -15,10 +16,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
 REPO = Path(__file__).resolve().parents[2]
 SANDBOX = REPO / "scripts" / "sandbox-wiki"
 PYWIKIBOT_DIR = Path(os.environ.get("EVENTBOT_SANDBOX", REPO / ".sandbox")) / "pywikibot"
+_BASE = int(os.environ.get("EVENTBOT_SANDBOX_PORT", "8101"))
+PORTS = {"metawiki": _BASE, "tewiki": _BASE + 1}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -42,12 +46,53 @@ def farm(sandbox: Path) -> Any:
     return Farm()
 
 
-@pytest.fixture(scope="session")
-def human(sandbox: Path) -> Any:
-    """The farm as seen by an ordinary human account, to edit pages 'by hand'."""
-    from bot.wiki import Farm
+class HumanEditor:
+    """An ordinary account editing 'by hand', with its own HTTP session.
 
-    return Farm(user="Human Editor")
+    Not pywikibot: pywikibot shares one cookie jar per host, so a second account in the same
+    process would silently take over the bot's session (or the reverse).
+    """
+
+    def __init__(self, user: str, botpassword: str) -> None:
+        self.user = user
+        self.botpassword = botpassword
+        self.sessions: dict[str, requests.Session] = {}
+
+    def _session(self, dbname: str) -> tuple[requests.Session, str]:
+        url = f"http://127.0.0.1:{PORTS[dbname]}/api.php"
+        if dbname not in self.sessions:
+            session = requests.Session()
+            token = session.get(url, params={"action": "query", "meta": "tokens", "type": "login",
+                                             "format": "json"}).json()["query"]["tokens"]["logintoken"]
+            result = session.post(url, data={"action": "login", "lgname": f"{self.user}@sandbox",
+                                             "lgpassword": self.botpassword, "lgtoken": token,
+                                             "format": "json"}).json()
+            assert result["login"]["result"] == "Success", result
+            self.sessions[dbname] = session
+        return self.sessions[dbname], url
+
+    def edit(self, dbname: str, title: str, text: str, summary: str, base: Any = None) -> Any:
+        from bot.models import Failed, Posted
+
+        session, url = self._session(dbname)
+        token = session.get(url, params={"action": "query", "meta": "tokens",
+                                         "format": "json"}).json()["query"]["tokens"]["csrftoken"]
+        data = {"action": "edit", "title": title, "text": text, "summary": summary, "token": token,
+                "assertuser": self.user, "format": "json", "formatversion": "2"}
+        if base is not None and base.timestamp:
+            data["basetimestamp"] = base.timestamp
+        result = session.post(url, data=data).json()
+        if "error" in result:
+            return Failed(title=title, wiki=dbname, error=result["error"]["info"],
+                          code=result["error"]["code"])
+        return Posted(title=title, wiki=dbname, revid=int(result["edit"].get("newrevid", 0)))
+
+
+@pytest.fixture(scope="session")
+def human(sandbox: Path) -> HumanEditor:
+    """An ordinary human account ('Human Editor') that edits pages by hand."""
+    creds = json.loads((sandbox.parent / "credentials.json").read_text())
+    return HumanEditor("Human Editor", creds["Human Editor"]["botpassword"])
 
 
 @pytest.fixture()

@@ -12,7 +12,7 @@ import os
 import typing
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import (
@@ -36,10 +36,15 @@ from sqlalchemy import (
     tuple_,
     update,
 )
+from sqlalchemy.exc import IntegrityError
 
 from bot.models import Contribution
 
-__all__ = ["DEFAULT_URL_ENV", "FetchMark", "RunRecord", "Store", "default_url"]
+__all__ = ["DEFAULT_URL_ENV", "Delivery", "FetchMark", "LockHeld", "RunRecord", "Store", "default_url"]
+
+
+class LockHeld(RuntimeError):
+    """Another live process holds the lock; the message names it."""
 
 DEFAULT_URL_ENV = "EVENTBOT_DB_URL"
 
@@ -90,6 +95,51 @@ fetch_marks = Table(
     PrimaryKeyConstraint("wiki", "user"),
     mysql_charset="utf8mb4",
 )
+
+
+#: The follow-up delivery ledger: one row per campaign and recipient. `intent` is written
+#: before the edit and `posted` (with the revision id) after it; an `intent` left by a crash
+#: is resolved by looking for the message's marker on the talk page before any retry.
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("campaign", String(191), nullable=False),
+    Column("user", String(191), nullable=False),
+    Column("wiki", String(64), nullable=False),
+    Column("title", String(512), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("revid", BigInteger),
+    Column("detail", Text),
+    Column("updated", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("campaign", "user"),
+    mysql_charset="utf8mb4",
+)
+
+#: Named locks with an owner and an expiry, so one sender runs per campaign at a time.
+locks = Table(
+    "locks",
+    metadata,
+    Column("name", String(191), primary_key=True),
+    Column("owner", String(191), nullable=False),
+    Column("expires", DateTime(timezone=True), nullable=False),
+    mysql_charset="utf8mb4",
+)
+
+DELIVERY_STATES = ("intent", "posted", "skipped", "failed")
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """The ledger's word on one recipient of one campaign."""
+
+    campaign: str
+    user: str
+    wiki: str
+    title: str
+    state: str
+    revid: int | None
+    detail: str | None
+    updated: datetime
 
 
 @dataclass(frozen=True)
@@ -242,6 +292,76 @@ class Store:
                     {"wiki": wiki, "user": user, "fetched_from": fetched_from.astimezone(UTC),
                      "fetched_until": fetched_until.astimezone(UTC)} for user in chunk
                 ])
+
+    # -- delivery ledger --------------------------------------------------------------------
+
+    def deliveries(self, campaign: str) -> dict[str, Delivery]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(deliveries).where(deliveries.c.campaign == campaign)).mappings()
+            return {row["user"]: _delivery_of(row) for row in rows}
+
+    def record_delivery(self, campaign: str, user: str, *, wiki: str, title: str, state: str,
+                        revid: int | None = None, detail: str | None = None) -> None:
+        """Write (or overwrite) the ledger row of one recipient, committed before returning."""
+        if state not in DELIVERY_STATES:
+            raise ValueError(f"unknown delivery state {state!r}")
+        values = {"wiki": wiki, "title": title, "state": state, "revid": revid, "detail": detail,
+                  "updated": datetime.now(UTC)}
+        with self.engine.begin() as conn:
+            changed = conn.execute(update(deliveries).where(and_(
+                deliveries.c.campaign == campaign, deliveries.c.user == user)).values(**values))
+            if changed.rowcount == 0:
+                conn.execute(insert(deliveries).values(campaign=campaign, user=user, **values))
+
+    def forget_deliveries(self, campaign: str, users: Sequence[str] | None = None) -> int:
+        """Remove ledger rows so a campaign can be re-run on purpose (never automatically)."""
+        query = delete(deliveries).where(deliveries.c.campaign == campaign)
+        if users is not None:
+            query = query.where(deliveries.c.user.in_(list(users)))
+        with self.engine.begin() as conn:
+            return int(conn.execute(query).rowcount)
+
+    # -- locks --------------------------------------------------------------------------------
+
+    def acquire_lock(self, name: str, owner: str, ttl: timedelta, *,
+                     is_dead: typing.Callable[[str], bool] | None = None) -> None:
+        """Take the named lock or raise `LockHeld`. An expired lock, or one whose owner
+        `is_dead(owner)` says has died (a killed process on this host), is taken over."""
+        now = datetime.now(UTC)
+        with self.engine.begin() as conn:
+            try:
+                with conn.begin_nested():
+                    conn.execute(insert(locks).values(name=name, owner=owner, expires=now + ttl))
+                return
+            except IntegrityError:
+                pass
+            row = conn.execute(select(locks).where(locks.c.name == name)).mappings().first()
+            if row is None:
+                raise LockHeld(f"lock {name!r} changed hands while being taken; try again")
+            holder, expires = row["owner"], _utc(row["expires"])
+            if holder != owner and expires > now and not (is_dead and is_dead(holder)):
+                raise LockHeld(f"{name!r} is held by {holder} until {expires:%Y-%m-%d %H:%M:%S} UTC")
+            taken = conn.execute(update(locks).where(and_(
+                locks.c.name == name, locks.c.owner == holder)).values(owner=owner, expires=now + ttl))
+            if taken.rowcount != 1:
+                raise LockHeld(f"lock {name!r} changed hands while being taken; try again")
+
+    def refresh_lock(self, name: str, owner: str, ttl: timedelta) -> bool:
+        """Extend a lock we hold; False if we no longer hold it (then stop working)."""
+        with self.engine.begin() as conn:
+            result = conn.execute(update(locks).where(and_(locks.c.name == name, locks.c.owner == owner))
+                                  .values(expires=datetime.now(UTC) + ttl))
+            return bool(result.rowcount == 1)
+
+    def release_lock(self, name: str, owner: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(delete(locks).where(and_(locks.c.name == name, locks.c.owner == owner)))
+
+
+def _delivery_of(row: RowMapping) -> Delivery:
+    return Delivery(campaign=row["campaign"], user=row["user"], wiki=row["wiki"], title=row["title"],
+                    state=row["state"], revid=row["revid"], detail=row["detail"],
+                    updated=_utc(row["updated"]))
 
 
 def _contribution_row(c: Contribution) -> dict[str, object]:

@@ -92,6 +92,16 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("--out", type=Path, help="write to this file instead of standard output")
     st.add_argument("--db", help="state database URL (default: $EVENTBOT_DB_URL or data/)")
 
+    fu = sub.add_parser("followups", help="send the follow-up messages that are due")
+    fu.add_argument("--event", required=True, type=Path)
+    fu.add_argument("--campaign", help="only this campaign (by name)")
+    fu.add_argument("--now", help="the time to act as (ISO 8601); default: now")
+    fu.add_argument("--preview", action="store_true",
+                    help="render every message as the wiki would, into a local HTML file; post nothing")
+    fu.add_argument("--out", type=Path, default=Path("followup-preview.html"),
+                    help="where --preview writes its HTML (default: followup-preview.html)")
+    fu.add_argument("--db", help="state database URL (default: $EVENTBOT_DB_URL or data/)")
+
     cc = sub.add_parser("check-config", help="validate event files and explain any problem")
     cc.add_argument("files", nargs="+", type=Path)
 
@@ -156,13 +166,20 @@ def cmd_run(args: argparse.Namespace, pwb_args: list[str]) -> int:
     except Exception as exc:
         store.finish_run(run_id, "crashed", {}, detail=f"{type(exc).__name__}: {exc}")
         raise
+    followups = pipeline.run_followups(event, result.compiled, farm, store, now,
+                                       preview=farm.simulate)
     counts = pipeline.outcome_counts(list(result.outcomes.values()))
-    failed = any(isinstance(o, Failed) for o in result.outcomes.values())
+    counts.update(sent=sum(r.count(Posted) for r in followups if not farm.simulate),
+                  skipped_messages=sum(r.count(Skipped) for r in followups))
+    failed = any(isinstance(o, Failed) for o in result.outcomes.values()) or any(
+        r.stopped or r.count(Failed) for r in followups)
     store.finish_run(run_id, "failed" if failed else "ok", {
         **counts, "participants": sum(1 for p in result.compiled.participants if p.active),
         "problems": len(result.compiled.problems), "requests": sum(farm.requests.values()),
     })
     _print_run(sys.stdout, event, now, result, farm)
+    if event.campaigns:
+        _print_followups(sys.stdout, event, now, followups)
     return EXIT_FAILED if failed else EXIT_OK
 
 
@@ -297,6 +314,108 @@ def cmd_stats(args: argparse.Namespace, pwb_args: list[str]) -> int:
     return EXIT_OK
 
 
+def cmd_followups(args: argparse.Namespace, pwb_args: list[str]) -> int:
+    from bot import pipeline
+    from bot.store import Store
+
+    event = load_event(args.event)
+    if args.campaign:
+        try:
+            event.campaign(args.campaign)
+        except KeyError as exc:
+            raise SystemExit(f"eventbot: error: {exc.args[0]}") from exc
+    now = parse_now(args.now)
+    farm = _open_farm(pwb_args)
+    store = Store(args.db)
+    preview = args.preview or farm.simulate
+    run_id = store.start_run(event.id, "followups", now)
+    compiled, _ = pipeline.compile_event(event, farm)
+    try:
+        results = pipeline.run_followups(event, compiled, farm, store, now, only=args.campaign,
+                                         preview=preview, checkpoint=_checkpoint_from_env())
+    except Exception as exc:
+        store.finish_run(run_id, "crashed", {}, detail=f"{type(exc).__name__}: {exc}")
+        raise
+    stopped = [r for r in results if r.stopped]
+    store.finish_run(run_id, "stopped" if stopped else "ok", {
+        "sent": sum(r.count(Posted) for r in results), "skipped": sum(r.count(Skipped) for r in results),
+        "failed": sum(r.count(Failed) for r in results)})
+    _print_followups(sys.stdout, event, now, results)
+    if preview:
+        _write_preview(farm, event, results, args.out)
+        print(f"  preview written to {args.out} (nothing was posted)")
+    return EXIT_FAILED if stopped or any(r.count(Failed) for r in results) else EXIT_OK
+
+
+def _checkpoint_from_env() -> Any:
+    """Test hook: EVENTBOT_KILL_AT=NAME:N kills this process with SIGKILL at the Nth time the
+    delivery protocol reaches checkpoint NAME (used by the crash-safety test)."""
+    spec = os.environ.get("EVENTBOT_KILL_AT")
+    if not spec:
+        return None
+    name, _, nth = spec.partition(":")
+    seen = {"count": 0}
+
+    def checkpoint(reached: str) -> None:
+        if reached == name:
+            seen["count"] += 1
+            if seen["count"] == int(nth or 1):
+                import signal
+
+                os.kill(os.getpid(), signal.SIGKILL)
+    return checkpoint
+
+
+def _print_followups(out: TextIO, event: EventConfig, now: datetime, results: Any) -> None:
+    local = now.astimezone(event.tz)
+    out.write(f"{event.title}: follow-ups as of {local:%Y-%m-%d %H:%M} {event.timezone}\n")
+    for report in results:
+        due = report.due_at.astimezone(event.tz)
+        if not report.results and not report.stopped:
+            state = "due, nobody to send to" if due <= local else "not due yet"
+            out.write(f"  {report.campaign:14} {state} (due {due:%Y-%m-%d %H:%M})\n")
+            continue
+        out.write(f"  {report.campaign:14} due {due:%Y-%m-%d %H:%M}: sent {report.count(Posted)}, "
+                  f"skipped {report.count(Skipped)}, failed {report.count(Failed)}\n")
+        for result in report.results:
+            outcome = result.outcome
+            if isinstance(outcome, Posted):
+                what = ("would send" if outcome.simulated else
+                        "sent earlier" if result.earlier else f"sent (revision {outcome.revid})")
+                what += f" in {result.language}" if result.language else ""
+            elif isinstance(outcome, Skipped):
+                what = f"skipped: {outcome.reason}"
+            elif isinstance(outcome, Failed):
+                what = f"FAILED: {outcome.code}: {outcome.error}"
+            else:
+                what = "unchanged"
+            note = f" ({result.note})" if result.note else ""
+            out.write(f"      {result.username}: {what}{note}\n")
+        if report.stopped:
+            out.write(f"    STOPPED: {report.stopped}\n")
+
+
+def _write_preview(farm: Farm, event: EventConfig, results: Any, path: Path) -> None:
+    """Every message as MediaWiki renders it (subst applied through action=parse)."""
+    import html as html_lib
+
+    parts = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>Preview: "
+             f"{html_lib.escape(event.title)}</title></head><body>",
+             f"<h1>Follow-up preview: {html_lib.escape(event.title)}</h1>"]
+    for report in results:
+        parts.append(f"<h2>{html_lib.escape(report.campaign)}</h2>")
+        for user, title, text in report.previews:
+            rendered = farm.parse_preview(event.wiki, f"User talk:{user}", f"== {title} ==\n{text}")
+            parts.append(f"<section><h3 dir='auto'>To {html_lib.escape(user)}</h3>{rendered}</section>")
+        skipped = [(r.username, r.outcome.reason) for r in report.results if isinstance(r.outcome, Skipped)]
+        if skipped:
+            parts.append("<h3>Skipped</h3><ul>" + "".join(
+                f"<li dir='auto'>{html_lib.escape(u)}: {html_lib.escape(why)}</li>" for u, why in skipped)
+                + "</ul>")
+    parts.append("</body></html>")
+    path.write_text("\n".join(parts), encoding="utf-8")
+
+
 def _progress(wiki: str, done: int, total: int) -> None:
     """Per-batch progress: a live line on a terminal, a log line in jobs."""
     if sys.stderr.isatty():
@@ -335,6 +454,7 @@ _COMMANDS = {
     "signups": cmd_signups,
     "participants": cmd_participants,
     "stats": cmd_stats,
+    "followups": cmd_followups,
     "check-config": cmd_check_config,
     "runs": cmd_runs,
 }

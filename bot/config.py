@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
+from bot.campaigns import CampaignConfig
 from bot.models import Status
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "EventConfig",
     "PagesConfig",
     "RegistrationSource",
+    "DeliveryConfig",
     "StatsConfig",
     "TableConfig",
     "TemplateConfig",
@@ -142,6 +144,8 @@ class PagesConfig:
     report: str
     event: str | None = None
     problems: str | None = None
+    optout: str | None = None  # a list of users who asked for no messages
+    delivery_log: str | None = None  # where follow-up deliveries are logged (default: report)
 
 
 @dataclass(frozen=True)
@@ -153,6 +157,22 @@ class StatsConfig:
     retention_days: list[int] = field(default_factory=lambda: [30, 90])
     new_editor_days: int = 30
     new_editor_max_edits: int = 50
+
+
+@dataclass(frozen=True)
+class DeliveryConfig:
+    """How follow-up messages are sent. `run_page` must say "yes" for the bot to send (the
+    on-wiki emergency stop); `{bot}` is the bot's user name. `stop_file` is a local switch."""
+
+    edits_per_minute: float = 6.0
+    run_page: str = "User:{bot}/Run"
+    stop_file: str | None = None
+    massmessage: bool = False
+
+    def __post_init__(self) -> None:
+        if not 0 < self.edits_per_minute <= 60:
+            raise ValueError(f"edits_per_minute: expected a number above 0 and at most 60, "
+                             f"got {self.edits_per_minute}")
 
 
 @dataclass(frozen=True)
@@ -170,6 +190,15 @@ class EventConfig:
     wikis: list[WikiName] = field(default_factory=list)
     location: str | None = None
     stats: StatsConfig = field(default_factory=StatsConfig)
+    campaigns: list[CampaignConfig] = field(default_factory=list)
+    delivery: DeliveryConfig = field(default_factory=DeliveryConfig)
+
+    def campaign(self, name: str) -> CampaignConfig:
+        for campaign in self.campaigns:
+            if campaign.name == name:
+                return campaign
+        known = ", ".join(c.name for c in self.campaigns) or "none"
+        raise KeyError(f"{self.id} has no campaign {name!r} (campaigns: {known})")
 
     @property
     def tz(self) -> ZoneInfo:
@@ -293,6 +322,12 @@ def _check_event(event: EventConfig, data: Any, builder: _Builder) -> None:
         if "table" in src.formats and src.table is None:
             builder.add(f"{path}.table", "the 'table' format needs a 'table:' with a 'user_column'",
                         _line_of(raw, "formats"))
+    seen: set[str] = set()
+    for index, campaign in enumerate(event.campaigns):
+        if campaign.name in seen:
+            builder.add(f"campaigns[{index}].name", f"another campaign is already called "
+                                                    f"{campaign.name!r}; names must be unique", None)
+        seen.add(campaign.name)
     for key in ("participants", "report"):
         if isinstance(event.pages, PagesConfig) and not getattr(event.pages, key).strip():
             builder.add(f"pages.{key}", "expected a page title, got an empty string", None)
@@ -376,6 +411,10 @@ class _Builder:
             if isinstance(value, int) and not isinstance(value, bool):
                 return value
             return self._wrong(path, "a whole number", value, line)
+        if tp is float:
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                return float(value)
+            return self._wrong(path, "a number", value, line)
         if tp is bool:
             if isinstance(value, bool):
                 return value

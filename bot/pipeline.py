@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from bot import campaignevents, collect, exports, participants, reports, sections, signups, stats
+from bot import campaignevents, collect, delivery, exports, participants, reports, sections, signups, stats
 from bot.config import EventConfig, RegistrationSource
 from bot.models import Contribution, Outcome, Problem, ProblemKind, SignUp, Upload
 from bot.participants import Compiled
@@ -22,7 +22,7 @@ from bot.store import Store
 from bot.wiki import Farm, WikiRequestError
 
 __all__ = ["EventRun", "compile_event", "event_stats", "gather_signups", "run_event", "uploads_of",
-           "validate"]
+           "run_followups", "validate"]
 
 log = logging.getLogger(__name__)
 
@@ -158,3 +158,46 @@ def event_stats(event: EventConfig, farm: Farm, store: Store, now: datetime, *,
     contribs, cost = collect.collect(event, compiled.participants, farm, store, now, progress=progress)
     result = stats.compute(event, compiled.participants, contribs, uploads_of(contribs), now)
     return result, cost, compiled
+
+
+def _audience_data(event: EventConfig, compiled: Compiled, farm: Farm, store: Store, now: datetime,
+                   needed: bool) -> tuple[dict[str, int] | None, frozenset[str] | None]:
+    """Edits during the event and the new editors, computed only when a campaign filters on them."""
+    if not needed:
+        return None, None
+    contribs, _ = collect.collect(event, compiled.participants, farm, store, now)
+    result = stats.compute(event, compiled.participants, contribs, uploads_of(contribs), now)
+    during = {row.username: row.get("during").edits for row in result.rows}
+    for username in {c.user for c in contribs} - set(during):  # people not named in reports
+        during[username] = sum(1 for c in contribs if c.user == username
+                               and event.starts_at <= c.timestamp < event.ends_at)
+    new = frozenset(row.username for row in result.rows if row.experience.value == "new")
+    return during, new
+
+
+def run_followups(event: EventConfig, compiled: Compiled, farm: Farm, store: Store, now: datetime, *,
+                  only: str | None = None, preview: bool = False, force: bool = False,
+                  checkpoint: Callable[[str], None] | None = None) -> list[delivery.CampaignReport]:
+    """Deliver every due campaign (or just `only`) and log each on the wiki."""
+    chosen = [event.campaign(only)] if only else list(event.campaigns)
+    needed = any(c.audience.inactive_during_event or c.audience.new_editors_only for c in chosen)
+    during, new = _audience_data(event, compiled, farm, store, now, needed)
+    reports_out: list[delivery.CampaignReport] = []
+    for campaign in chosen:
+        report = delivery.deliver(event, campaign, compiled.participants, farm, store, now,
+                                  during_edits=during, new_editors=new, preview=preview,
+                                  force=force or (only is not None and preview), checkpoint=checkpoint)
+        reports_out.append(report)
+        if report.results and not preview and any(not r.earlier for r in report.results):
+            page = event.pages.delivery_log or event.pages.report
+            body = delivery.log_wikitext(event, report, _diff_link(event.wiki), now)
+            farm.write_section(event.wiki, page, f"followup-{campaign.name}", body,
+                               f"eventbot: delivery log of the {campaign.name} follow-up")
+    return reports_out
+
+
+def _diff_link(event_wiki: str) -> Callable[[str, int], str]:
+    def link(wiki: str, revid: int) -> str:
+        prefix = "" if wiki == event_wiki else f":{wiki}:"
+        return f"[[{prefix}Special:Diff/{revid}|diff]]"
+    return link

@@ -109,6 +109,7 @@ deliveries = Table(
     Column("title", String(512), nullable=False),
     Column("state", String(16), nullable=False),
     Column("revid", BigInteger),
+    Column("language", String(16)),
     Column("detail", Text),
     Column("updated", DateTime(timezone=True), nullable=False),
     PrimaryKeyConstraint("campaign", "user"),
@@ -140,6 +141,7 @@ class Delivery:
     revid: int | None
     detail: str | None
     updated: datetime
+    language: str | None = None
 
 
 @dataclass(frozen=True)
@@ -301,12 +303,13 @@ class Store:
             return {row["user"]: _delivery_of(row) for row in rows}
 
     def record_delivery(self, campaign: str, user: str, *, wiki: str, title: str, state: str,
-                        revid: int | None = None, detail: str | None = None) -> None:
+                        revid: int | None = None, detail: str | None = None,
+                        language: str | None = None) -> None:
         """Write (or overwrite) the ledger row of one recipient, committed before returning."""
         if state not in DELIVERY_STATES:
             raise ValueError(f"unknown delivery state {state!r}")
         values = {"wiki": wiki, "title": title, "state": state, "revid": revid, "detail": detail,
-                  "updated": datetime.now(UTC)}
+                  "language": language, "updated": datetime.now(UTC)}
         with self.engine.begin() as conn:
             changed = conn.execute(update(deliveries).where(and_(
                 deliveries.c.campaign == campaign, deliveries.c.user == user)).values(**values))
@@ -361,7 +364,7 @@ class Store:
 def _delivery_of(row: RowMapping) -> Delivery:
     return Delivery(campaign=row["campaign"], user=row["user"], wiki=row["wiki"], title=row["title"],
                     state=row["state"], revid=row["revid"], detail=row["detail"],
-                    updated=_utc(row["updated"]))
+                    updated=_utc(row["updated"]), language=row["language"])
 
 
 def _contribution_row(c: Contribution) -> dict[str, object]:

@@ -26,6 +26,7 @@ from pywikibot.exceptions import APIError
 from pywikibot.exceptions import Error as PywikibotError
 
 from bot import sections, usernames
+from bot.messages import TalkPageInfo
 from bot.models import Contribution, Failed, Outcome, Posted, Skipped, Unchanged, UserInfo
 
 __all__ = ["Farm", "PageText", "WikiRequestError", "site_code"]
@@ -226,12 +227,104 @@ class Farm:
             return Failed(title=title, wiki=dbname, error=exc.info, code=exc.code)
         except PywikibotError as exc:
             return Failed(title=title, wiki=dbname, error=str(exc), code=type(exc).__name__)
-        edit = result.get("edit", {})
-        if edit.get("result") != "Success":
-            return Failed(title=title, wiki=dbname, error=str(edit), code=edit.get("result"))
-        if "nochange" in edit:
-            return Unchanged(title=title, wiki=dbname)
-        return Posted(title=title, revid=int(edit["newrevid"]), wiki=dbname)
+        return _edit_outcome(dbname, title, result)
+
+    def post_new_section(self, dbname: str, title: str, section_title: str, text: str,
+                         summary: str) -> Outcome:
+        """Add a new section to a talk page, sent exactly once by this call.
+
+        pywikibot resends a POST after a read timeout or an HTTP 504 even when the wiki has
+        already saved it, and `section=new` has no base revision to stop a second copy. So
+        this request is never resent here (`max_retries=0`); a send whose fate is unknown
+        comes back as `Failed(code="uncertain")` and the caller looks for the message's
+        marker before trying again. Errors that prove nothing was saved (maxlag, readonly,
+        ratelimited, badtoken) are retried by pywikibot as usual.
+        """
+        if self.simulate:
+            log.info("SIMULATION: would add section %r to [[%s]] on %s", section_title, title, dbname)
+            return Posted(title=title, revid=0, wiki=dbname, simulated=True)
+        site = self.site(dbname)
+        params: dict[str, Any] = {
+            "action": "edit", "title": title, "section": "new", "sectiontitle": section_title,
+            "text": text, "summary": summary, "bot": 1, "notminor": 1,
+            "token": site.tokens["csrf"], "assertuser": site.username(), "formatversion": 2,
+        }
+        self.requests[dbname] += 1
+        self.calls[dbname, "edit"] += 1
+        request = api.Request(site=site, parameters=params, max_retries=0)
+        try:
+            result = request.submit()
+        except APIError as exc:
+            return Failed(title=title, wiki=dbname, error=exc.info, code=exc.code)
+        except (PywikibotError, OSError) as exc:
+            # Timeout, connection reset, 5xx: the edit may or may not have been saved.
+            return Failed(title=title, wiki=dbname, error=f"{type(exc).__name__}: {exc}",
+                          code="uncertain")
+        return _edit_outcome(dbname, title, result)
+
+    def talk_pages(self, dbname: str, titles: Sequence[str],
+                   optout_category: str = "Opted-out of message delivery") -> dict[str, TalkPageInfo]:
+        """Everything a follow-up precheck needs about many talk pages, 50 (or 500) a request:
+        text, content model, protection, the opt-out category and exclusion templates.
+
+        A redirect to another user talk page on the same wiki is followed (renamed users) and
+        the target is described, with `redirect_from` recording where it came from; any other
+        redirect is left for the precheck to refuse.
+        """
+        out: dict[str, TalkPageInfo] = {}
+        for chunk in _chunks(list(dict.fromkeys(titles)), self.batch_size(dbname)):
+            normalized: dict[str, str] = {}
+            redirects: dict[str, str] = {}
+            pages: dict[str, dict[str, Any]] = {}
+            for part in self.query(
+                dbname, titles="|".join(chunk), redirects=1,
+                prop="info|revisions|categories|templates", inprop="protection",
+                rvprop="content|ids|timestamp", rvslots="main",
+                clcategories=f"Category:{optout_category}", cllimit="max",
+                tltemplates="Template:Bots|Template:Nobots", tllimit="max",
+            ):
+                normalized.update({n["from"]: n["to"] for n in part.get("normalized", [])})
+                redirects.update({r["from"]: r["to"] for r in part.get("redirects", [])})
+                for page in part.get("pages", []):
+                    merged = pages.setdefault(page["title"], {})
+                    for key, value in page.items():
+                        if isinstance(value, list) and isinstance(merged.get(key), list):
+                            merged[key] = merged[key] + value
+                        else:
+                            merged.setdefault(key, value)
+            user_talk = self.site(dbname).namespaces[3]
+            for asked in chunk:
+                title = normalized.get(asked, asked)
+                target = redirects.get(title)
+                if target is not None and not _in_namespace(target, user_talk):
+                    out[asked] = TalkPageInfo(title=title, exists=True, redirect_to=target)
+                    continue
+                page = pages.get(target or title, {"title": target or title, "missing": True})
+                out[asked] = _talk_page_info(page, redirect_from=title if target else None)
+        return out
+
+    def linked_users(self, dbname: str, title: str) -> frozenset[str]:
+        """Users whose user or user talk page is linked from a page (opt-out and audience lists)."""
+        names: set[str] = set()
+        for part in self.query(dbname, titles=title, prop="links", plnamespace="2|3", pllimit="max"):
+            for page in part.get("pages", []):
+                for link in page.get("links", []):
+                    names.add(link["title"].split(":", 1)[1].split("/", 1)[0])
+        return frozenset(names)
+
+    def bot_status(self, dbname: str) -> tuple[bool, frozenset[str], str | None]:
+        """(blocked, rights, block reason) of the account the bot runs as."""
+        result = self.call(dbname, action="query", meta="userinfo", uiprop="blockinfo|rights")
+        info = result.get("query", {}).get("userinfo", {})
+        blocked = "blockid" in info
+        return blocked, frozenset(info.get("rights", [])), info.get("blockreason") if blocked else None
+
+    def parse_preview(self, dbname: str, title: str, wikitext: str) -> str:
+        """The HTML MediaWiki makes of `wikitext` (with subst: applied, as a save would), for
+        previews; nothing is saved."""
+        result = self.call(dbname, action="parse", title=title, text=wikitext, pst=1,
+                           prop="text", disablelimitreport=1, contentmodel="wikitext")
+        return str(result.get("parse", {}).get("text", ""))
 
     def write_section(self, dbname: str, title: str, name: str, body: str, summary: str) -> Outcome:
         """Put `body` in the bot-owned section `name` of a page; nothing else on it changes.
@@ -378,6 +471,42 @@ class Farm:
                 if new:
                     return str(new)
         return None
+
+
+def _in_namespace(title: str, namespace: Any) -> bool:
+    prefix = title.split(":", 1)[0] if ":" in title else ""
+    return any(prefix.casefold() == str(name).casefold() for name in namespace)
+
+
+def _talk_page_info(page: dict[str, Any], redirect_from: str | None) -> TalkPageInfo:
+    if page.get("missing") or page.get("invalid"):
+        return TalkPageInfo(title=page["title"], exists=False, redirect_from=redirect_from)
+    revision = (page.get("revisions") or [{}])[0]
+    return TalkPageInfo(
+        title=page["title"], exists=True, redirect_from=redirect_from,
+        content_model=page.get("contentmodel", "wikitext"),
+        protection=tuple((p["type"], p["level"]) for p in page.get("protection", [])),
+        categories=frozenset(c["title"] for c in page.get("categories", [])),
+        templates=frozenset(t["title"] for t in page.get("templates", [])),
+        text=revision.get("slots", {}).get("main", {}).get("content"),
+        revid=revision.get("revid"),
+    )
+
+
+def _edit_outcome(dbname: str, title: str, result: dict[str, Any]) -> Outcome:
+    """Posted, Unchanged or Failed from an `action=edit` result. A result that is not
+    "Success" (CAPTCHA, abuse filter warning, spam blacklist) keeps its details."""
+    edit = result.get("edit", {})
+    if edit.get("result") != "Success":
+        if "captcha" in edit:
+            return Failed(title=title, wiki=dbname, code="captcha",
+                          error="the wiki asked for a CAPTCHA; the bot does not solve CAPTCHAs "
+                                "(give the account the 'skipcaptcha' right, e.g. the bot flag)")
+        code = str(edit.get("code") or edit.get("result") or "failure")
+        return Failed(title=title, wiki=dbname, code=code, error=str(edit.get("info") or edit))
+    if "nochange" in edit:
+        return Unchanged(title=title, wiki=dbname)
+    return Posted(title=title, revid=int(edit["newrevid"]), wiki=dbname)
 
 
 def _page_text(dbname: str, page: dict[str, Any], read_at: str | None) -> PageText:

@@ -36,6 +36,7 @@ from sqlalchemy import (
     tuple_,
     update,
 )
+from sqlalchemy.dialects import mysql
 from sqlalchemy.exc import IntegrityError
 
 from bot.models import Contribution
@@ -50,19 +51,24 @@ DEFAULT_URL_ENV = "EVENTBOT_DB_URL"
 
 metadata = MetaData()
 
+#: A UTC instant. MariaDB's DATETIME has no time zone (everything stored is UTC, see `_utc`) and
+#: keeps microseconds only when asked to (fsp=6).
+UtcDateTime = DateTime(timezone=True).with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
+
 runs = Table(
     "runs",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("event", String(191), nullable=False, index=True),
     Column("command", String(64), nullable=False),
-    Column("now", DateTime(timezone=True), nullable=False),
-    Column("started", DateTime(timezone=True), nullable=False),
-    Column("finished", DateTime(timezone=True)),
+    Column("now", UtcDateTime, nullable=False),
+    Column("started", UtcDateTime, nullable=False),
+    Column("finished", UtcDateTime),
     Column("status", String(32), nullable=False, default="running"),
     Column("counts", Text, nullable=False, default="{}"),
     Column("detail", Text),
     mysql_charset="utf8mb4",
+    mysql_collate="utf8mb4_bin",
 )
 
 
@@ -73,7 +79,7 @@ contributions = Table(
     Column("wiki", String(64), nullable=False),
     Column("revid", BigInteger, nullable=False),
     Column("user", String(255), nullable=False),
-    Column("timestamp", DateTime(timezone=True), nullable=False),
+    Column("timestamp", UtcDateTime, nullable=False),
     Column("namespace", Integer, nullable=False),
     Column("title", String(512), nullable=False),
     Column("size_change", Integer, nullable=False),
@@ -82,6 +88,7 @@ contributions = Table(
     Column("page_id", BigInteger, nullable=False),
     PrimaryKeyConstraint("wiki", "revid"),
     mysql_charset="utf8mb4",
+    mysql_collate="utf8mb4_bin",
 )
 
 #: How far each user's contributions on a wiki are known: [fetched_from, fetched_until).
@@ -90,10 +97,11 @@ fetch_marks = Table(
     metadata,
     Column("wiki", String(64), nullable=False),
     Column("user", String(191), nullable=False),
-    Column("fetched_from", DateTime(timezone=True), nullable=False),
-    Column("fetched_until", DateTime(timezone=True), nullable=False),
+    Column("fetched_from", UtcDateTime, nullable=False),
+    Column("fetched_until", UtcDateTime, nullable=False),
     PrimaryKeyConstraint("wiki", "user"),
     mysql_charset="utf8mb4",
+    mysql_collate="utf8mb4_bin",
 )
 
 
@@ -111,9 +119,10 @@ deliveries = Table(
     Column("revid", BigInteger),
     Column("language", String(16)),
     Column("detail", Text),
-    Column("updated", DateTime(timezone=True), nullable=False),
+    Column("updated", UtcDateTime, nullable=False),
     PrimaryKeyConstraint("campaign", "user"),
     mysql_charset="utf8mb4",
+    mysql_collate="utf8mb4_bin",
 )
 
 #: Named locks with an owner and an expiry, so one sender runs per campaign at a time.
@@ -122,8 +131,9 @@ locks = Table(
     metadata,
     Column("name", String(191), primary_key=True),
     Column("owner", String(191), nullable=False),
-    Column("expires", DateTime(timezone=True), nullable=False),
+    Column("expires", UtcDateTime, nullable=False),
     mysql_charset="utf8mb4",
+    mysql_collate="utf8mb4_bin",
 )
 
 DELIVERY_STATES = ("intent", "posted", "skipped", "failed")

@@ -102,6 +102,14 @@ def build_parser() -> argparse.ArgumentParser:
                     help="where --preview writes its HTML (default: followup-preview.html)")
     fu.add_argument("--db", help="state database URL (default: $EVENTBOT_DB_URL or data/)")
 
+    rp = sub.add_parser("report", help="write a local report: HTML with charts, CSV and JSON")
+    rp.add_argument("--event", required=True, type=Path)
+    rp.add_argument("--now", help="the time to compute as of (ISO 8601); default: now")
+    rp.add_argument("--format", action="append", choices=["html", "csv", "json"],
+                    help="html, csv or json; repeat for several (default: all three)")
+    rp.add_argument("--out", type=Path, default=Path("report"), help="folder to write into")
+    rp.add_argument("--db", help="state database URL (default: $EVENTBOT_DB_URL or data/)")
+
     cc = sub.add_parser("check-config", help="validate event files and explain any problem")
     cc.add_argument("files", nargs="+", type=Path)
 
@@ -284,7 +292,8 @@ def cmd_stats(args: argparse.Namespace, pwb_args: list[str]) -> int:
     store = Store(args.db)
     run_id = store.start_run(event.id, "stats", now)
     try:
-        result, cost, _ = pipeline.event_stats(event, farm, store, now, progress=_progress)
+        computed = pipeline.event_stats(event, farm, store, now, progress=_progress)
+        result, cost = computed.stats, computed.cost
     except Exception as exc:
         store.finish_run(run_id, "crashed", {}, detail=f"{type(exc).__name__}: {exc}")
         raise
@@ -311,6 +320,25 @@ def cmd_stats(args: argparse.Namespace, pwb_args: list[str]) -> int:
         log.info("wrote %s", args.out)
     else:
         sys.stdout.write(text)
+    return EXIT_OK
+
+
+def cmd_report(args: argparse.Namespace, pwb_args: list[str]) -> int:
+    from bot import htmlreport, pipeline
+    from bot.store import Store
+
+    event = load_event(args.event)
+    now = parse_now(args.now)
+    farm = _open_farm(pwb_args)
+    computed = pipeline.event_stats(event, farm, Store(args.db), now, progress=_progress)
+    if sys.stderr.isatty():
+        sys.stderr.write("\n")
+    active = {p.username for p in computed.compiled.participants if p.active}
+    written = htmlreport.write_report(args.out, event, computed.stats, computed.contribs,
+                                      formats=set(args.format or ["html", "csv", "json"]),
+                                      generated_at=datetime.now(UTC), users=active)
+    for path in written:
+        print(f"wrote {path}")
     return EXIT_OK
 
 
@@ -455,6 +483,7 @@ _COMMANDS = {
     "participants": cmd_participants,
     "stats": cmd_stats,
     "followups": cmd_followups,
+    "report": cmd_report,
     "check-config": cmd_check_config,
     "runs": cmd_runs,
 }

@@ -30,10 +30,10 @@ __all__ = [
     "DEFAULT_USER_TEMPLATES",
     "ConfigError",
     "ConfigIssue",
+    "DeliveryConfig",
     "EventConfig",
     "PagesConfig",
     "RegistrationSource",
-    "DeliveryConfig",
     "StatsConfig",
     "TableConfig",
     "TemplateConfig",
@@ -170,8 +170,8 @@ class DeliveryConfig:
     massmessage: bool = False
 
     def __post_init__(self) -> None:
-        if not 0 < self.edits_per_minute <= 60:
-            raise ValueError(f"edits_per_minute: expected a number above 0 and at most 60, "
+        if not 0 < self.edits_per_minute <= 600:
+            raise ValueError(f"edits_per_minute: expected a number above 0 and at most 600, "
                              f"got {self.edits_per_minute}")
 
 

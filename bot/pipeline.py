@@ -21,8 +21,17 @@ from bot.participants import Compiled
 from bot.store import Store
 from bot.wiki import Farm, WikiRequestError
 
-__all__ = ["EventRun", "compile_event", "event_stats", "gather_signups", "run_event", "uploads_of",
-           "run_followups", "validate"]
+__all__ = [
+    "EventRun",
+    "StatsRun",
+    "compile_event",
+    "event_stats",
+    "gather_signups",
+    "run_event",
+    "run_followups",
+    "uploads_of",
+    "validate",
+]
 
 log = logging.getLogger(__name__)
 
@@ -149,15 +158,24 @@ def uploads_of(contribs: Sequence[Contribution]) -> list[Upload]:
             for c in contribs if c.namespace == 6 and c.created]
 
 
+@dataclass(frozen=True)
+class StatsRun:
+    """Statistics with what they were computed from (reports draw charts from `contribs`)."""
+
+    stats: stats.EventStats
+    cost: collect.CollectReport
+    compiled: Compiled
+    contribs: list[Contribution]
+
+
 def event_stats(event: EventConfig, farm: Farm, store: Store, now: datetime, *,
-                progress: collect.Progress | None = None,
-                ) -> tuple[stats.EventStats, collect.CollectReport, Compiled]:
+                progress: collect.Progress | None = None) -> StatsRun:
     """Participation statistics: the participant list, their contributions (fetched
     incrementally), and the pure computation over both."""
     compiled, _ = compile_event(event, farm)
     contribs, cost = collect.collect(event, compiled.participants, farm, store, now, progress=progress)
     result = stats.compute(event, compiled.participants, contribs, uploads_of(contribs), now)
-    return result, cost, compiled
+    return StatsRun(stats=result, cost=cost, compiled=compiled, contribs=contribs)
 
 
 def _audience_data(event: EventConfig, compiled: Compiled, farm: Farm, store: Store, now: datetime,

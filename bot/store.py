@@ -253,10 +253,9 @@ class Store:
             keys = list(rows)
             for start in range(0, len(keys), 500):
                 chunk = keys[start : start + 500]
-                known = set(conn.execute(
+                known = {(row[0], row[1]) for row in conn.execute(
                     select(contributions.c.wiki, contributions.c.revid).where(
-                        tuple_(contributions.c.wiki, contributions.c.revid).in_(chunk))
-                ).tuples())
+                        tuple_(contributions.c.wiki, contributions.c.revid).in_(chunk)))}
                 fresh = [rows[k] for k in chunk if k not in known]
                 if fresh:
                     conn.execute(insert(contributions), [_contribution_row(c) for c in fresh])

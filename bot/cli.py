@@ -170,7 +170,7 @@ def cmd_run(args: argparse.Namespace, pwb_args: list[str]) -> int:
     store = Store(args.db)
     run_id = store.start_run(event.id, "run", now)
     try:
-        result = pipeline.run_event(event, farm, now)
+        result = pipeline.run_event(event, farm, now, store=store)
     except Exception as exc:
         store.finish_run(run_id, "crashed", {}, detail=f"{type(exc).__name__}: {exc}")
         raise

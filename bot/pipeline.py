@@ -47,6 +47,21 @@ class EventRun:
     compiled: Compiled
     outcomes: dict[str, Outcome] = field(default_factory=dict)
     pages_read: int = 0
+    stats: stats.EventStats | None = None
+    cost: collect.CollectReport | None = None
+
+
+def delivery_summary(event: EventConfig, store: Store | None) -> list[tuple[str, int, int, int]]:
+    """(campaign, sent, skipped, failed) for every campaign with ledger entries."""
+    if store is None:
+        return []
+    rows = []
+    for campaign in event.campaigns:
+        states = [d.state for d in store.deliveries(delivery.ledger_key(event, campaign)).values()]
+        if states:
+            rows.append((campaign.name, states.count("posted"), states.count("skipped"),
+                         states.count("failed") + states.count("intent")))
+    return rows
 
 
 def gather_signups(event: EventConfig, farm: Farm) -> tuple[list[SignUp], list[Problem], int]:
@@ -119,10 +134,15 @@ def compile_event(event: EventConfig, farm: Farm) -> tuple[Compiled, int]:
     return validate(compiled, event, farm), pages_read
 
 
-def run_event(event: EventConfig, farm: Farm, now: datetime, *, write: bool = True) -> EventRun:
-    """The main job: compile the participant list and write it and the report to the wiki."""
+def run_event(event: EventConfig, farm: Farm, now: datetime, *, store: Store | None = None,
+              write: bool = True) -> EventRun:
+    """The main job: compile the participant list, bring the statistics up to date (when a
+    store is given), and write the list and the report to the wiki."""
     compiled, pages_read = compile_event(event, farm)
     run = EventRun(event=event, compiled=compiled, pages_read=pages_read)
+    if store is not None:
+        contribs, run.cost = collect.collect(event, compiled.participants, farm, store, now)
+        run.stats = stats.compute(event, compiled.participants, contribs, uploads_of(contribs), now)
     if not write:
         return run
     label = reports.stamp_label(event, now)
@@ -133,7 +153,7 @@ def run_event(event: EventConfig, farm: Farm, now: datetime, *, write: bool = Tr
     )
     run.outcomes["report"] = farm.write_section(
         event.wiki, event.pages.report, REPORT_SECTION,
-        reports.summary_wikitext(event, compiled, now),
+        reports.report_wikitext(event, compiled, run.stats, now, delivery_summary(event, store)),
         f"eventbot: participation summary of {event.title} ({_count(compiled)})",
     )
     return run

@@ -13,12 +13,13 @@ from datetime import datetime, timedelta
 
 from bot import sections
 from bot.config import EventConfig
-from bot.escape import inert
+from bot.escape import inert, user_link
 from bot.models import Status
 from bot.participants import Compiled, by_community
 from bot.stats import EventStats, Metrics, Retention
+from bot.stats import definitions as stats_definitions
 
-__all__ = ["stamp_label", "stats_csv", "stats_table", "summary_wikitext"]
+__all__ = ["report_wikitext", "stamp_label", "stats_csv", "stats_table", "summary_wikitext"]
 
 _STATUS_ORDER = [Status.ATTENDED, Status.SELECTED, Status.REGISTERED, Status.WAITLISTED,
                  Status.WITHDRAWN]
@@ -131,3 +132,94 @@ def stats_csv(result: EventStats) -> str:
 def _csv_safe(text: str) -> str:
     """Keep spreadsheets from running a participant's text as a formula."""
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+# --- the report section on the wiki --------------------------------------------------------------
+
+
+def _retention_cell(item: Retention) -> str:
+    if item.pending or item.retained is None:
+        closes = f" (window closes {item.window.end:%Y-%m-%d})" if item.window is not None else ""
+        return f"pending{closes}; {item.denominator} participants"
+    rate = f" ({item.rate:.0%})" if item.rate is not None else ""
+    return f"{item.retained} of {item.denominator}{rate}"
+
+
+def _metric_row(label: str, m: Metrics, partial: bool) -> str:
+    flag = " ''(partial)''" if partial else ""
+    return (f"|-\n| {label}{flag} || {_active_users(m)} || {m.edits} || {m.main_edits} || "
+            f"{m.pages_edited} || {m.pages_created} || {m.bytes_added} || {m.bytes_removed} || "
+            f"{m.active_days} || {m.uploads}")
+
+
+def report_wikitext(event: EventConfig, compiled: Compiled, result: EventStats | None, now: datetime,
+                    deliveries: Sequence[tuple[str, int, int, int]] = ()) -> str:
+    """The whole report section: the participant summary, then (once statistics exist) the
+    activity per period, retention with denominators or "pending", breakdowns by community
+    and region, a per-participant table (only those who may be named), the follow-up
+    deliveries (campaign, sent, skipped, failed) and the metric definitions."""
+    lines = [summary_wikitext(event, compiled, now).rsplit("\n", 1)[0]]  # without its stamp
+    if result is not None:
+        lines += _stats_wikitext(event, result)
+    if deliveries:
+        lines += ["", "=== Follow-up messages ===", '{| class="wikitable sortable"',
+                  "! Message !! Sent !! Skipped !! Failed"]
+        for name, sent, skipped, failed in deliveries:
+            lines += ["|-", f"| {inert(name)} || {sent} || {skipped} || {failed}"]
+        lines.append("|}")
+    lines += ["", "=== Metric definitions ===", '<div class="mw-collapsible mw-collapsed">',
+              "How each figure is counted:"]
+    lines += [f"; {inert(key)}\n: {inert(text)}" for key, text in stats_definitions().items()]
+    local = now.astimezone(event.tz)
+    lines += ["</div>", "", sections.stamp(
+        f"Data fetched {local.day} {local:%B %Y, %H:%M} ({event.timezone}) by eventbot.")]
+    return "\n".join(lines)
+
+
+def _stats_wikitext(event: EventConfig, result: EventStats) -> list[str]:
+    lines = ["", "=== Activity ===",
+             "Edits by participants on every wiki they edit, per period "
+             "([[#Metric definitions|how each figure is counted]]).",
+             '{| class="wikitable sortable"',
+             "! Period !! Participants who edited !! Edits !! Article edits !! Pages edited !! "
+             "Articles created !! Bytes added !! Bytes removed !! Active days !! Uploads"]
+    for window in result.windows:
+        lines.append(_metric_row(window.name, result.totals.get(window.name, Metrics()),
+                                 window.name in result.open_windows))
+    lines += ["|}", "", "=== Retention ===",
+              "Participants with at least one edit in days D+1 to 2D after the event.",
+              '{| class="wikitable"', "! Who !! Days !! Retained"]
+    for item in result.retention:
+        who = "all participants" if item.population == "all" else "new editors"
+        lines += ["|-", f"| {who} || {item.days} || {_retention_cell(item)}"]
+    lines.append("|}")
+    for dimension in ("community", "region"):
+        groups = result.groups.get(dimension, ())
+        if not groups:
+            continue
+        lines += ["", f"=== By {dimension} ===", '{| class="wikitable sortable"',
+                  f"! {dimension.capitalize()} !! Participants !! Edited during the event !! "
+                  "Edits during the event"]
+        for group in groups:
+            lines += ["|-", f"| {inert(group.key)} || {group.participants} || {group.active_during} || "
+                            f"{group.during.edits}"]
+        lines.append("|}")
+    lines += ["", "=== Participants ===",
+              f"Participants who asked not to be named are counted above but not listed "
+              f"({result.not_public}).",
+              '{| class="wikitable sortable"',
+              "! Participant !! Community !! Status !! Experience !! Edits during !! Edits in the "
+              f"{min(event.stats.after_days, default=0)} days after !! Articles created !! " + " !! ".join(
+                  f"Retained at {d} days" for d in event.stats.retention_days)]
+    first_after = f"after-{min(event.stats.after_days)}" if event.stats.after_days else None
+    for row in result.rows:
+        created = sum(row.get(w.name).pages_created for w in result.windows
+                      if w.name in ("baseline", "during", f"after-{max(event.stats.after_days, default=0)}"))
+        retained = " || ".join(
+            "pending" if row.retained.get(d) is None else ("yes" if row.retained.get(d) else "no")
+            for d in event.stats.retention_days)
+        lines += ["|-", f"| {user_link(row.username)} || {inert(row.community or '')} || "
+                        f"{row.status.value} || {row.experience.value} || {row.get('during').edits} || "
+                        f"{row.get(first_after).edits if first_after else 0} || {created} || {retained}"]
+    lines.append("|}")
+    return lines

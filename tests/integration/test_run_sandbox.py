@@ -53,7 +53,7 @@ def test_run_writes_sections_and_second_run_makes_no_edit(tmp_path: Path, farm: 
     for name in ("Ravi Teja K", "Pranab Mohanty", "Farhana Akter", "Sailaja Vemuri", "Dilshod Rahimov"):
         assert name in page.text
     report = farm.read_page("metawiki", f"{prefix}/Report")
-    assert "<!-- eventbot:start:summary -->" in report.text and "Last updated by eventbot" in report.text
+    assert "<!-- eventbot:start:summary -->" in report.text and "Data fetched 1 July 2026" in report.text
 
     names = {p.username for p in first.compiled.participants}
     assert "Asha Organiser" not in names  # mentioned ("encouraged by"), not a signer
@@ -118,8 +118,8 @@ def test_cli_run_with_pywikibot_global_options(tmp_path: Path, farm: Any, human:
     real = run_cli(f"-dir:{sandbox}", "-user:EventBot", "run", "--event", str(path),
                    "--now", "2026-07-01T09:00+05:30", env=env)
     assert real.returncode == 0, real.stderr
-    assert "edited (revision" in real.stdout and "participants: 8" in real.stdout
+    assert "edited (revision" in real.stdout and "participants: 9" in real.stdout
     assert farm.read_page("metawiki", f"{prefix}/Participants").revid != before
 
     runs = run_cli("runs", env=env)
-    assert " run ok: " in runs.stdout and "participants 8" in runs.stdout
+    assert " run ok: " in runs.stdout and "participants 9" in runs.stdout

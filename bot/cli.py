@@ -24,6 +24,8 @@ from bot.config import ConfigError, EventConfig, load_event
 from bot.models import Failed, Posted, Skipped, Unchanged
 
 if TYPE_CHECKING:
+    from datetime import time, timedelta
+
     from bot.wiki import Farm
 
 __all__ = ["main"]
@@ -116,7 +118,30 @@ def build_parser() -> argparse.ArgumentParser:
     rn = sub.add_parser("runs", help="list recent runs recorded in the state database")
     rn.add_argument("--event", help="only runs of this event id")
     rn.add_argument("--db", help="state database URL")
+
+    sc = sub.add_parser("scheduler", help="run continuously: every event's tasks at their times")
+    _schedule_options(sc)
+    rd = sub.add_parser("run-due", help="do every task that is due now, once (for cron jobs)")
+    _schedule_options(rd)
+    rd.add_argument("--now", help="the time to act as (ISO 8601); default: now")
+    sh = sub.add_parser("schedule", help="show the upcoming runs of every event")
+    sh.add_argument("--list", action="store_true", help="list the upcoming runs per event (the default)")
+    sh.add_argument("--events", type=Path, default=Path("config/events"), help="folder of event files")
+    sh.add_argument("--now", help="as of this time (ISO 8601); default: now")
+    sh.add_argument("--refresh-at", default="06:00", help="local time of the daily tasks (default 06:00)")
     return parser
+
+
+def _schedule_options(parser: argparse.ArgumentParser) -> None:
+    """Options shared by `scheduler` and `run-due`."""
+    parser.add_argument("--events", type=Path, default=Path("config/events"),
+                        help="folder of event files (default: config/events)")
+    parser.add_argument("--db", help="state database URL (default: $EVENTBOT_DB_URL or data/)")
+    parser.add_argument("--reports", type=Path, default=Path("reports"),
+                        help="where the report task writes each event's files (default: reports/)")
+    parser.add_argument("--misfire-grace", default="12h",
+                        help="how late a task may still run after downtime, e.g. 30m, 12h (default 12h)")
+    parser.add_argument("--refresh-at", default="06:00", help="local time of the daily tasks (default 06:00)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -477,6 +502,58 @@ def cmd_runs(args: argparse.Namespace, pwb_args: list[str]) -> int:
     return EXIT_OK
 
 
+def _schedule_settings(args: argparse.Namespace) -> tuple[timedelta, time]:
+    """(misfire grace, local time of the daily tasks) from the options, or a usage error."""
+    from bot import schedule
+
+    if not args.events.is_dir():
+        raise SystemExit(f"eventbot: error: --events {args.events} is not a folder of event files")
+    try:
+        grace = schedule.parse_duration(getattr(args, "misfire_grace", "12h"))
+        return grace, schedule.parse_time_of_day(args.refresh_at)
+    except ValueError as exc:
+        raise SystemExit(f"eventbot: error: {exc}") from exc
+
+
+def cmd_scheduler(args: argparse.Namespace, pwb_args: list[str]) -> int:
+    from bot import schedule
+    from bot.store import default_url
+
+    grace, at = _schedule_settings(args)
+    runner = schedule.PipelineRunner(lambda: _open_farm(pwb_args), args.reports)
+    scheduler = schedule.build_scheduler(args.events, args.db or default_url(), runner,
+                                         misfire_grace=grace, at=at)
+    schedule.serve(scheduler)
+    return EXIT_OK
+
+
+def cmd_run_due(args: argparse.Namespace, pwb_args: list[str]) -> int:
+    from bot import schedule
+    from bot.store import Store
+
+    grace, at = _schedule_settings(args)
+    now = parse_now(args.now)
+    runner = schedule.PipelineRunner(lambda: _open_farm(pwb_args), args.reports)
+    restore = schedule.install_stop_handlers(lambda: None)
+    try:
+        results = schedule.run_due(args.events, Store(args.db), runner, now, grace=grace, at=at)
+    finally:
+        restore()
+    for task, result in results:
+        print(f"{task.key}: {result.status if result else 'not run (already done, or running elsewhere)'}")
+    failed = any(r is not None and r.status in ("failed", "crashed") for _, r in results)
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def cmd_schedule(args: argparse.Namespace, pwb_args: list[str]) -> int:
+    from bot import schedule
+
+    _, at = _schedule_settings(args)
+    events, broken = schedule.load_events(schedule.event_files(args.events))
+    sys.stdout.write(schedule.format_schedule(list(events.values()), parse_now(args.now), at=at))
+    return EXIT_USAGE if broken else EXIT_OK
+
+
 _COMMANDS = {
     "run": cmd_run,
     "signups": cmd_signups,
@@ -486,6 +563,9 @@ _COMMANDS = {
     "report": cmd_report,
     "check-config": cmd_check_config,
     "runs": cmd_runs,
+    "scheduler": cmd_scheduler,
+    "run-due": cmd_run_due,
+    "schedule": cmd_schedule,
 }
 
 

@@ -136,6 +136,21 @@ locks = Table(
     mysql_collate="utf8mb4_bin",
 )
 
+#: Scheduled tasks that are settled (see bot.schedule): `done` (ran to the end) or `missed` (found
+#: after its misfire grace had passed). A key names one occurrence, e.g. `ttt-2026:refresh:2026-07-03`
+#: or `ttt-2026:campaign:feedback`, so `eventbot run-due` does each thing once however often it runs.
+task_runs = Table(
+    "task_runs",
+    metadata,
+    Column("task_key", String(191), primary_key=True),
+    Column("status", String(16), nullable=False),
+    Column("done_at", UtcDateTime, nullable=False),
+    mysql_charset="utf8mb4",
+    mysql_collate="utf8mb4_bin",
+)
+
+TASK_STATES = ("done", "missed")
+
 DELIVERY_STATES = ("intent", "posted", "skipped", "failed")
 
 
@@ -368,6 +383,37 @@ class Store:
     def release_lock(self, name: str, owner: str) -> None:
         with self.engine.begin() as conn:
             conn.execute(delete(locks).where(and_(locks.c.name == name, locks.c.owner == owner)))
+
+    # -- scheduled tasks (bot.schedule) ------------------------------------------------------
+
+    def mark_task_done(self, key: str, status: str = "done") -> None:
+        """Record that the task `key` is settled: `done`, or `missed` (past its misfire grace)."""
+        if status not in TASK_STATES:
+            raise ValueError(f"unknown task state {status!r}")
+        values = {"status": status, "done_at": datetime.now(UTC)}
+        with self.engine.begin() as conn:
+            changed = conn.execute(update(task_runs).where(task_runs.c.task_key == key).values(**values))
+            if changed.rowcount == 0:
+                try:
+                    with conn.begin_nested():
+                        conn.execute(insert(task_runs).values(task_key=key, **values))
+                except IntegrityError:  # another process settled it meanwhile: same outcome
+                    pass
+
+    def task_done(self, key: str) -> bool:
+        """True when the task `key` is settled (done or missed)."""
+        return key in self.tasks_done([key])
+
+    def tasks_done(self, keys: Iterable[str]) -> set[str]:
+        """The settled ones among `keys`."""
+        wanted = list(dict.fromkeys(keys))
+        found: set[str] = set()
+        with self.engine.connect() as conn:
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                found.update(conn.execute(select(task_runs.c.task_key).where(
+                    task_runs.c.task_key.in_(chunk))).scalars())
+        return found
 
 
 def _delivery_of(row: RowMapping) -> Delivery:

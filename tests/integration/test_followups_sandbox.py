@@ -173,3 +173,21 @@ def test_sigkill_at_random_points_never_loses_or_doubles(tmp_path: Path, farm: A
         for user in receivers:
             assert markers(farm, f"User talk:{user}", name) == 1, (seed, name, user)
     assert kills >= wanted and rounds >= 2
+
+
+def test_preview_renders_messages_and_touches_no_talk_page(tmp_path: Path, farm: Any, prefix: str,
+                                                           sandbox: Path) -> None:
+    event, path = ttt_event(tmp_path, prefix)
+    env = {k: v for k, v in os.environ.items() if k != "PYWIKIBOT_DIR"}
+    env["EVENTBOT_DATA_DIR"] = str(tmp_path / "data")
+    out = tmp_path / "preview.html"
+    proc = subprocess.run([sys.executable, "-m", "bot.cli", f"-dir:{sandbox}", "followups", "--event",
+                           str(path), "--now", "2026-07-03T09:30+05:30", "--preview", "--out", str(out)],
+                          cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "would send in te" in proc.stdout and "preview written to" in proc.stdout
+    html = out.read_text(encoding="utf-8")
+    # MediaWiki expanded the message (subst applied): the Telugu text with the name filled in.
+    assert "నమస్కారం Sailaja Vemuri!" in html and "{{subst:" not in html
+    assert "the talk page has {{nobots}}" in html  # skipped recipients are listed with reasons
+    assert markers(farm, "User talk:Sailaja Vemuri", event.campaigns[0].name) == 0

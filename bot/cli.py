@@ -112,6 +112,19 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--out", type=Path, default=Path("report"), help="folder to write into")
     rp.add_argument("--db", help="state database URL (default: $EVENTBOT_DB_URL or data/)")
 
+    ow = sub.add_parser("onwiki", help="run every event configured with {{eventbot}} on a wiki")
+    ow.add_argument("--wiki", default="metawiki", help="database name of the wiki (default metawiki)")
+    ow.add_argument("--template", default="Eventbot", help="the configuration template's name")
+    ow.add_argument("--allowlist", default="User:EventBot/Organisers",
+                    help="page linking the approved organisers ('' for none)")
+    ow.add_argument("--group", default="event-organizer",
+                    help="user group of approved organisers ('' for none)")
+    ow.add_argument("--page", action="append", help="only this event page (repeatable)")
+    ow.add_argument("--send", action="store_true",
+                    help="also send due campaigns (approved configurations only)")
+    ow.add_argument("--now", help="the time to act as (ISO 8601); default: now")
+    ow.add_argument("--db", help="state database URL (default: $EVENTBOT_DB_URL or data/)")
+
     cc = sub.add_parser("check-config", help="validate event files and explain any problem")
     cc.add_argument("files", nargs="+", type=Path)
 
@@ -478,6 +491,27 @@ def _progress(wiki: str, done: int, total: int) -> None:
         log.info("%s: contributions, batch %d/%d", wiki, done, total)
 
 
+def cmd_onwiki(args: argparse.Namespace, pwb_args: list[str]) -> int:
+    from bot import discovery
+    from bot.onwiki import OnwikiSettings
+    from bot.store import Store
+
+    farm = _open_farm(pwb_args)
+    settings = OnwikiSettings(wiki=args.wiki, template=args.template,
+                              allowlist_page=args.allowlist or None, required_group=args.group or None)
+    failed = False
+    for result in discovery.run_onwiki(farm, settings, parse_now(args.now), store=Store(args.db),
+                                       send=args.send, only=args.page):
+        loaded = result.loaded
+        used = (f"uses revision {loaded.decision.used.revid}" if loaded.decision.used is not None
+                else "does nothing")
+        sends = "" if loaded.sends else ", sends nothing"
+        error = f"; ERROR {result.error}" if result.error else ""
+        failed = failed or bool(result.error)
+        print(f"{loaded.page.title}: {len(loaded.issues)} problem(s); {used}{sends}{error}")
+    return EXIT_FAILED if failed else EXIT_OK
+
+
 def cmd_check_config(args: argparse.Namespace, pwb_args: list[str]) -> int:
     status = EXIT_OK
     for path in args.files:
@@ -561,6 +595,7 @@ _COMMANDS = {
     "stats": cmd_stats,
     "followups": cmd_followups,
     "report": cmd_report,
+    "onwiki": cmd_onwiki,
     "check-config": cmd_check_config,
     "runs": cmd_runs,
     "scheduler": cmd_scheduler,

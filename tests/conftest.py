@@ -11,11 +11,13 @@ reason, unless EVENTBOT_REQUIRE_MARIADB is set (as `make test` does): then they 
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -24,6 +26,25 @@ from sqlalchemy.pool import NullPool
 REPO = Path(__file__).resolve().parents[1]
 TEST_MARIADB = REPO / "scripts" / "test-mariadb"
 REQUIRE_MARIADB = "EVENTBOT_REQUIRE_MARIADB"
+
+# Tests never talk to a real wiki. pywikibot, imported without a configuration, would default
+# to Wikimedia's sites; pointing it at the sandbox farm before any test module loads means it
+# finds the farm's configuration (or none at all, and fails loudly).
+os.environ["PYWIKIBOT_DIR"] = str(
+    Path(os.environ.get("EVENTBOT_SANDBOX", REPO / ".sandbox")).resolve() / "pywikibot")
+_real_getaddrinfo = socket.getaddrinfo
+_LOOPBACK = ("localhost", "127.", "::1", "ip6-localhost")
+
+
+def _loopback_only(host: Any, *args: Any, **kwargs: Any) -> Any:
+    """Refuse to resolve any name but loopback: a test that tries reaches nothing outside."""
+    name = host.decode() if isinstance(host, bytes) else str(host)
+    if not name.startswith(_LOOPBACK):
+        raise OSError(f"tests may only talk to 127.0.0.1 (a test tried to reach {name!r})")
+    return _real_getaddrinfo(host, *args, **kwargs)
+
+
+socket.getaddrinfo = _loopback_only
 
 
 def _no_mariadb(reason: str) -> None:

@@ -16,8 +16,13 @@ help:
 	@echo "make stop    - stop the sandbox wiki servers"
 
 # The virtual environment is rebuilt when pyproject.toml changes.
+# Debian's own python3 has no venv module until python3-venv is installed: install it when root.
 $(BIN)/eventbot: pyproject.toml
-	$(PYTHON) -m venv $(VENV)
+	$(PYTHON) -m venv $(VENV) 2>/dev/null || { rm -rf $(VENV); \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null; \
+	  else echo "make: '$(PYTHON) -m venv' failed; install python3-venv (Debian) and run make again" >&2; exit 1; fi; \
+	  $(PYTHON) -m venv $(VENV); }
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'
 	@touch $@

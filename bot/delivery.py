@@ -8,8 +8,18 @@ The protocol (see DESIGN.md, "Exactly-once follow-ups"):
 3. Talk pages are read in batches right before their recipients are sent to, so the marker
    and `{{nobots}}` are checked on fresh text, not on a cached copy.
 4. `intent` is committed, then the edit is sent once (never resent by pywikibot); when its
-   fate is unknown (timeout, 5xx) the page is read again and the marker decides.
+   fate is unknown (timeout, 5xx) the page is read again, after a pause, and the marker
+   decides. A refusal that saved nothing and asks for a pause (maxlag, rate limit, read-only,
+   HTTP 429 with its `Retry-After`) is sent again after that pause, a few times at most.
 5. The result (revision id, skip reason or error) is committed.
+6. Some failures stop the whole run at once: the bot's account blocked or logged out, and a
+   wiki that keeps refusing every edit (still read-only or lagged after the retries).
+   Nothing ever prompts: a CAPTCHA or an abuse filter is a recorded failure, never resubmitted.
+
+MassMessage mode (`delivery.massmessage`): where the wiki runs MassMessage and the bot has
+the `massmessage` right, the checked recipients of each language are written to a delivery
+list page in the bot's user space and one `action=massmessage` request queues them all; the
+ledger records each as posted ("queued by MassMessage"). Otherwise delivery is direct.
 
 Every recipient ends as a `DeliveryResult` whose outcome is `Posted`, `Skipped(reason)` or
 `Failed(error)`; the delivery log on the wiki is built from those values.
@@ -27,22 +37,35 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from bot import campaigns, messages, sections
+from bot import campaigns, exports, messages, sections
 from bot.campaigns import CampaignConfig
 from bot.config import EventConfig
 from bot.escape import inert
-from bot.models import Failed, Outcome, Participant, Posted, Skipped
+from bot.models import Failed, Outcome, Participant, Posted, Skipped, Status
 from bot.store import Delivery, Store
-from bot.wiki import Farm
+from bot.wiki import Farm, TryLater
 
 __all__ = ["CampaignReport", "DeliveryResult", "DeliveryStopped", "deliver", "log_wikitext"]
 
 log = logging.getLogger(__name__)
 
-#: API error codes after which no further edit may be attempted in this run.
+#: API error codes after which no further edit may be attempted in this run. `blocked` is the
+#: bot's own account (a partial block is `blocked-partial`, a failure for that page only).
 _FATAL = {"assertuserfailed", "assertnameduserfailed", "assertbotfailed", "readonly-stuck",
-          "notloggedin", "permissiondenied-bot"}
+          "notloggedin", "permissiondenied-bot", "blocked", "autoblocked"}
+#: "Not now" refusals about the whole wiki rather than one page: when they outlast the retries
+#: the run stops (the next run resumes) instead of meeting them again at every recipient.
+_WIKI_WIDE = {"maxlag", "readonly", "ratelimited", "http-429"}
 _UNCERTAIN_RETRIES = 3
+_TRY_LATER_RETRIES = 3
+_BACKOFF = 30.0  # seconds before the first resend when the wiki named no pause; then doubled
+#: The longest pause waited out (a longer Retry-After stops the run): well under the lock's TTL.
+_MAX_PAUSE = 300.0
+#: Seconds between an unknown result and reading the page for the marker: a slow save may
+#: still be finishing, and the read may come from a lagged replica.
+_UNCERTAIN_PAUSE = 10.0
+#: Ledger detail of recipients handed to MassMessage whose answer never came.
+_MM_PENDING = "handed to MassMessage with the list "
 _LOCK_TTL = timedelta(minutes=10)
 _RUN_PAGE_EVERY = 60.0  # seconds between re-reads of the on-wiki run page
 
@@ -188,8 +211,28 @@ def _deliver_locked(event: EventConfig, campaign: CampaignConfig, participants: 
     _, rights, _ = farm.bot_status(event.wiki)
     interval = 60.0 / event.delivery.edits_per_minute
     last_edit = [float("-inf")]
+
+    def pause(seconds: float) -> None:
+        """Wait before sending again; the stop switches and the lock still hold afterwards."""
+        sleep(seconds)
+        safety.check()
+        if not store.refresh_lock(lock, owner, _LOCK_TTL):
+            raise DeliveryStopped("another sender took over this campaign's lock")
+
     for wiki, people in by_wiki.items():
         available = _available_languages(farm, event.wiki, campaign)
+        queue: list[_Queued] | None = (
+            [] if not preview and _massmessage_ready(event, campaign, farm, wiki) else None)
+
+        def one(person: Participant, info: messages.TalkPageInfo, queue: list[_Queued] | None,
+                wiki: str = wiki, available: Sequence[str] = available) -> DeliveryResult | None:
+            return _deliver_one(
+                event, campaign, person, wiki, info, farm, store, key,
+                ledger.get(person.username) is not None, bot_user=bot_user, rights=rights,
+                opted_out=opted_out, available=available, preview=preview, report=report,
+                pace=lambda: _pace(last_edit, interval, sleep, clock), pause=pause,
+                checkpoint=checkpoint, queue=queue)
+
         for chunk in _chunks(people, farm.batch_size(wiki)):
             todo = [p for p in chunk if _settled(ledger.get(p.username)) is None]
             for person in chunk:
@@ -207,12 +250,12 @@ def _deliver_locked(event: EventConfig, campaign: CampaignConfig, participants: 
                     safety.check()
                     if not store.refresh_lock(lock, owner, _LOCK_TTL):
                         raise DeliveryStopped("another sender took over this campaign's lock")
-                result = _deliver_one(
-                    event, campaign, person, wiki, pages[titles[person.username]], farm, store, key,
-                    ledger.get(person.username) is not None, bot_user=bot_user, rights=rights,
-                    opted_out=opted_out, available=available, preview=preview, report=report,
-                    pace=lambda: _pace(last_edit, interval, sleep, clock), checkpoint=checkpoint)
-                report.results.append(result)
+                result = one(person, pages[titles[person.username]], queue)
+                if result is not None:
+                    report.results.append(result)
+        if queue:
+            _send_massmessage(event, campaign, queue, farm, store, key, wiki, bot_user, report,
+                              direct=lambda item: one(item.person, item.info, None))
 
 
 def _settled(row: Delivery | None) -> Outcome | None:
@@ -221,6 +264,11 @@ def _settled(row: Delivery | None) -> Outcome | None:
         return None
     if row.state == "posted":
         return Posted(title=row.title, wiki=row.wiki, revid=row.revid or 0)
+    if row.state == "intent" and (row.detail or "").startswith(_MM_PENDING):
+        # MassMessage may have queued it: no marker can tell, so only a person may resend.
+        return Failed(title=row.title, wiki=row.wiki, code="massmessage-unknown",
+                      error=f"{row.detail}, but its answer never came; check the talk page, then "
+                            "remove this ledger entry to send again")
     # A skip is checked again next time ({{nobots}} removed, protection lifted); an intent is
     # resolved by the marker; a failure is retried.
     return None
@@ -249,7 +297,10 @@ def _deliver_one(event: EventConfig, campaign: CampaignConfig, person: Participa
                  info: messages.TalkPageInfo, farm: Farm, store: Store, key: str, had_intent: bool, *,
                  bot_user: str, rights: frozenset[str], opted_out: frozenset[str],
                  available: Sequence[str], preview: bool, report: CampaignReport,
-                 pace: Callable[[], None], checkpoint: Callable[[str], None]) -> DeliveryResult:
+                 pace: Callable[[], None], pause: Callable[[float], None],
+                 checkpoint: Callable[[str], None],
+                 queue: list[_Queued] | None = None) -> DeliveryResult | None:
+    """Deliver to one recipient, or (MassMessage mode) put them in `queue` and return None."""
     note = (f"followed the redirect from [[{info.redirect_from}]] to [[{info.title}]]"
             if info.redirect_from else None)
     if info.text is not None and messages.has_marker(info.text, campaign.name, person.username):
@@ -269,6 +320,9 @@ def _deliver_one(event: EventConfig, campaign: CampaignConfig, person: Participa
         return DeliveryResult(person.username, Skipped(title=info.title, wiki=wiki, reason=reason),
                               note=note)
     lang = messages.language_for(person, available)
+    if queue is not None:
+        queue.append(_Queued(person, info, lang))
+        return None
     rendered = messages.render_message(campaign, event.title, person, lang, bot_user=bot_user)
     if preview:
         report.previews.append((person.username, rendered.title, rendered.text))
@@ -279,35 +333,165 @@ def _deliver_one(event: EventConfig, campaign: CampaignConfig, person: Participa
                           language=lang)
     checkpoint("after-intent")
     pace()
-    outcome = _send(farm, wiki, info.title, rendered, campaign.name, person.username, checkpoint)
+    outcome = _send(farm, wiki, info.title, rendered, campaign.name, person.username, checkpoint,
+                    pause)
     checkpoint("after-send")
+    result = DeliveryResult(person.username, outcome, language=lang, note=note)
     if isinstance(outcome, Posted):
         store.record_delivery(key, person.username, wiki=wiki, title=info.title, state="posted",
                               revid=outcome.revid, detail=note, language=lang)
     elif isinstance(outcome, Failed):
         store.record_delivery(key, person.username, wiki=wiki, title=info.title, state="failed",
                               detail=f"{outcome.code}: {outcome.error}")
-        if outcome.code in _FATAL or (outcome.code == "blocked" and "blocked" in outcome.error
-                                      and bot_user in outcome.error):
-            raise DeliveryStopped(f"the wiki refused the bot ({outcome.code}: {outcome.error})")
+        stop = _stop_reason(outcome)
+        if stop is not None:
+            report.results.append(result)
+            raise DeliveryStopped(stop)
     checkpoint("after-record")
-    return DeliveryResult(person.username, outcome, language=lang, note=note)
+    return result
+
+
+def _stop_reason(outcome: Failed) -> str | None:
+    """Why a failure must stop the whole run, or None when only this recipient failed."""
+    code = outcome.code or ""
+    if code in _FATAL or code.startswith("globalblocking"):
+        return f"the wiki refused the bot ({code}: {outcome.error})"
+    if isinstance(outcome, TryLater) and code in _WIKI_WIDE:
+        return (f"{outcome.wiki} keeps refusing edits for now ({code}: {outcome.error}); "
+                "the next run continues from here")
+    return None
 
 
 def _send(farm: Farm, wiki: str, title: str, rendered: messages.RenderedMessage, campaign: str,
-          username: str, checkpoint: Callable[[str], None]) -> Outcome:
-    """Post once; when the result is unknown, the page's marker says whether it arrived."""
-    for attempt in range(1, _UNCERTAIN_RETRIES + 1):
+          username: str, checkpoint: Callable[[str], None], pause: Callable[[float], None]) -> Outcome:
+    """Post once, and again only when that cannot make a second copy.
+
+    `TryLater` (nothing was saved; the wiki asked for a pause): wait as long as it asked (else
+    30 s, doubling) and send again, at most `_TRY_LATER_RETRIES` times; maxlag is not retried
+    here, pywikibot has already paused `config.max_retries` times, and a pause over
+    `_MAX_PAUSE` is not waited out. `uncertain` (no answer): wait, read the page; its marker
+    says whether the message arrived; if not, send again (at most `_UNCERTAIN_RETRIES` sends).
+    """
+    later = unknown = 0
+    while True:
         outcome = farm.post_new_section(wiki, title, rendered.title, rendered.text, rendered.summary)
+        if isinstance(outcome, TryLater):
+            wait = outcome.retry_after if outcome.retry_after is not None else _BACKOFF * 2 ** later
+            if outcome.code == "maxlag" or later >= _TRY_LATER_RETRIES or wait > _MAX_PAUSE:
+                return outcome
+            later += 1
+            log.warning("%s: %s (%s); sending again in %.0f s", title, outcome.code, outcome.error, wait)
+            pause(wait)
+            continue
         if not (isinstance(outcome, Failed) and outcome.code == "uncertain"):
             return outcome
+        unknown += 1
         checkpoint("uncertain")
+        pause(_UNCERTAIN_PAUSE)
         fresh = farm.talk_pages(wiki, [title])[title]
         if fresh.text is not None and messages.has_marker(fresh.text, campaign, username):
             return Posted(title=title, wiki=wiki, revid=fresh.revid or 0)
+        if unknown >= _UNCERTAIN_RETRIES:
+            return outcome
         log.warning("%s: send %d of %d had an unknown result and did not arrive; retrying",
-                    title, attempt, _UNCERTAIN_RETRIES)
-    return outcome
+                    title, unknown, _UNCERTAIN_RETRIES)
+
+
+# --- MassMessage mode -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Queued:
+    """A checked recipient waiting for the MassMessage request of their language."""
+
+    person: Participant
+    info: messages.TalkPageInfo
+    lang: str
+
+
+def _massmessage_ready(event: EventConfig, campaign: CampaignConfig, farm: Farm, wiki: str) -> bool:
+    """MassMessage mode applies: configured, installed on `wiki`, and the bot may use it."""
+    if not event.delivery.massmessage:
+        return False
+    if "{username}" in campaign.title:
+        log.info("%s: the title names each recipient, which MassMessage cannot; sending directly",
+                 campaign.name)
+        return False
+    if not farm.has_extension(wiki, "MassMessage"):
+        log.info("%s has no MassMessage; sending directly", wiki)
+        return False
+    _blocked, rights, _reason = farm.bot_status(wiki)
+    if "massmessage" not in rights:
+        log.info("the bot lacks the 'massmessage' right on %s; sending directly", wiki)
+        return False
+    return True
+
+
+def massmessage_list_title(event: EventConfig, campaign: CampaignConfig, lang: str, bot_user: str) -> str:
+    """The delivery list page of one campaign and language: the bot's own page, whole."""
+    return f"User:{bot_user}/Delivery lists/{event.id}/{campaign.name}/{lang}"
+
+
+def _massmessage_text(event: EventConfig, campaign: CampaignConfig, lang: str,
+                      bot_user: str) -> tuple[str, str]:
+    """(subject, message) for MassMessage: the same `{{subst:...}}` as a direct message, the
+    username taken from each target page (`{{subst:ROOTPAGENAME}}`) as MassMessage saves it.
+    No signature (MassMessage signs) and no marker (the text is the same for everyone)."""
+    stand_in = Participant(username="Eventbot recipient", status=Status.REGISTERED,
+                           statuses=frozenset({Status.REGISTERED}), signups=())
+    rendered = messages.render_message(campaign, event.title, stand_in, lang, bot_user=bot_user)
+    body = rendered.body.replace("|username=Eventbot recipient|", "|username={{subst:ROOTPAGENAME}}|", 1)
+    return rendered.title, body
+
+
+def _send_massmessage(event: EventConfig, campaign: CampaignConfig, queue: Sequence[_Queued], farm: Farm,
+                      store: Store, key: str, wiki: str, bot_user: str, report: CampaignReport, *,
+                      direct: Callable[[_Queued], DeliveryResult | None]) -> None:
+    """One delivery list and one `action=massmessage` per language; each recipient ends posted
+    ("queued by MassMessage"). When the wiki refuses (nothing was queued) they are sent
+    directly; when the answer never comes they stay pending for a person to check."""
+    by_lang: dict[str, list[_Queued]] = {}
+    for item in queue:
+        by_lang.setdefault(item.lang, []).append(item)
+    for lang, items in by_lang.items():
+        page = massmessage_list_title(event, campaign, lang, bot_user)
+        listing = exports.to_massmessage([item.person for item in items])
+        written = farm.edit(wiki, page, listing + "\n",
+                            f"eventbot: delivery list of the {campaign.name} follow-up ({lang})",
+                            base=farm.read_page(wiki, page))
+        if isinstance(written, Failed):
+            answer: int | Failed = written
+        else:
+            pending = f"{_MM_PENDING}[[{page}]]"
+            for item in items:
+                store.record_delivery(key, item.person.username, wiki=wiki, title=item.info.title,
+                                      state="intent", detail=pending, language=lang)
+            subject, message = _massmessage_text(event, campaign, lang, bot_user)
+            answer = farm.massmessage(wiki, page, subject, message)
+        if isinstance(answer, int):
+            if answer != len(items):
+                log.warning("MassMessage queued %d messages for the %d targets of [[%s]]",
+                            answer, len(items), page)
+            for item in items:
+                detail = f"queued by MassMessage via [[{page}]]"
+                store.record_delivery(key, item.person.username, wiki=wiki, title=item.info.title,
+                                      state="posted", detail=detail, language=lang)
+                report.results.append(DeliveryResult(
+                    item.person.username, Posted(title=item.info.title, wiki=wiki, revid=0),
+                    language=lang, note=detail))
+        elif answer.code == "uncertain":
+            for item in items:  # their ledger rows stay "intent" with the list: never resent blindly
+                report.results.append(DeliveryResult(item.person.username, Failed(
+                    title=item.info.title, wiki=wiki, code="massmessage-unknown",
+                    error=f"{_MM_PENDING}[[{page}]], but its answer never came ({answer.error})"),
+                    language=lang))
+        else:
+            log.warning("MassMessage did not take [[%s]] (%s: %s); sending directly",
+                        page, answer.code, answer.error)
+            for item in items:
+                result = direct(item)
+                if result is not None:
+                    report.results.append(result)
 
 
 def _chunks(items: Sequence[Participant], size: int) -> Iterator[Sequence[Participant]]:

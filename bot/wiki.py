@@ -11,7 +11,9 @@ new text, never clobbered), and mapping every API error to an `Outcome` value wi
 from __future__ import annotations
 
 import dataclasses
+import email.utils
 import logging
+import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -20,16 +22,17 @@ from typing import Any
 from urllib.parse import quote
 
 import pywikibot
+import requests
 from pywikibot.comms import http
 from pywikibot.data import api
-from pywikibot.exceptions import APIError
+from pywikibot.exceptions import APIError, CaptchaError, MaxlagTimeoutError
 from pywikibot.exceptions import Error as PywikibotError
 
 from bot import sections, usernames
 from bot.messages import TalkPageInfo
 from bot.models import Contribution, Failed, Outcome, Posted, Skipped, Unchanged, UserInfo
 
-__all__ = ["Farm", "PageText", "WikiRequestError", "site_code"]
+__all__ = ["Farm", "PageText", "TryLater", "WikiRequestError", "retry_after_seconds", "site_code"]
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +78,15 @@ def site_code(dbname: str, family: str) -> tuple[str, str]:
 
 class WikiRequestError(RuntimeError):
     """A request outside the action API (REST) failed; the message has the status and reason."""
+
+
+@dataclass(frozen=True)
+class TryLater(Failed):
+    """The wiki saved nothing and said "not now": maxlag, `ratelimited`, `readonly`, HTTP 429,
+    an edit conflict. Sending again after a pause is safe; `retry_after` is the pause in
+    seconds the wiki asked for (a `Retry-After` header or the rate limit), when it named one."""
+
+    retry_after: float | None = None
 
 
 @dataclass(frozen=True)
@@ -215,7 +227,11 @@ class Farm:
         params["minor" if minor else "notminor"] = 1
         if base is not None:
             if base.exists:
-                params["basetimestamp"] = base.timestamp
+                # Only baserevid, never basetimestamp: MediaWiki suppresses a "conflict with
+                # yourself" when no other user edited *after* basetimestamp (strictly), so a
+                # person's edit in the same second as the bot's own base revision was silently
+                # overwritten (caught by test_report_sandbox). baserevid names the exact revision.
+                params["baserevid"] = base.revid
                 params["nocreate"] = 1
             else:
                 params["createonly"] = 1
@@ -224,7 +240,7 @@ class Farm:
         try:
             result = self.call(dbname, **params)
         except APIError as exc:
-            return Failed(title=title, wiki=dbname, error=exc.info, code=exc.code)
+            return _api_failure(dbname, title, exc)
         except PywikibotError as exc:
             return Failed(title=title, wiki=dbname, error=str(exc), code=type(exc).__name__)
         return _edit_outcome(dbname, title, result)
@@ -233,34 +249,82 @@ class Farm:
                          summary: str) -> Outcome:
         """Add a new section to a talk page, sent exactly once by this call.
 
-        pywikibot resends a POST after a read timeout or an HTTP 504 even when the wiki has
-        already saved it, and `section=new` has no base revision to stop a second copy. So
-        this request is never resent here (`max_retries=0`); a send whose fate is unknown
-        comes back as `Failed(code="uncertain")` and the caller looks for the message's
-        marker before trying again. Errors that prove nothing was saved (maxlag, readonly,
-        ratelimited, badtoken) are retried by pywikibot as usual.
+        pywikibot resends a POST after a read timeout, a 5xx, a non-JSON answer or a "try
+        again" error, even when the wiki has already saved it, and `section=new` has no base
+        revision to stop a second copy. So this request is never resent here (see
+        `_OneShotRequest`): a send whose fate is unknown comes back as `Failed(code="uncertain")`
+        and the caller looks for the message's marker before trying again; a refusal that
+        proves nothing was saved and asks for a pause (maxlag after pywikibot's own pauses,
+        `ratelimited`, `readonly`, HTTP 429, an edit conflict) comes back as `TryLater`, with
+        the `Retry-After` the wiki named. Every other refusal is a `Failed` with the API's code.
         """
         if self.simulate:
             log.info("SIMULATION: would add section %r to [[%s]] on %s", section_title, title, dbname)
             return Posted(title=title, revid=0, wiki=dbname, simulated=True)
         site = self.site(dbname)
-        params: dict[str, Any] = {
+        answer = self._write_once(dbname, title, {
             "action": "edit", "title": title, "section": "new", "sectiontitle": section_title,
             "text": text, "summary": summary, "bot": 1, "notminor": 1,
             "token": site.tokens["csrf"], "assertuser": site.username(), "formatversion": 2,
-        }
+        })
+        return answer if isinstance(answer, Failed) else _edit_outcome(dbname, title, answer)
+
+    def has_extension(self, dbname: str, name: str) -> bool:
+        """Whether the wiki runs the extension `name` (one counted `meta=siteinfo` request; not
+        pywikibot's siteinfo, which may come from a month-old disk cache)."""
+        result = self.call(dbname, action="query", meta="siteinfo", siprop="extensions")
+        extensions = result.get("query", {}).get("extensions", [])
+        return any(ext.get("name") == name for ext in extensions)
+
+    def massmessage(self, dbname: str, spamlist: str, subject: str, message: str) -> int | Failed:
+        """Ask MassMessage to deliver `message` under the heading `subject` to every target of
+        the delivery list page `spamlist`; the number of messages it queued, or why not.
+
+        Sent once, like `post_new_section` (a second request would queue every message
+        again): an unknown fate is `Failed(code="uncertain")` and is never retried blindly.
+        """
+        if self.simulate:
+            log.info("SIMULATION: would send %r to the list [[%s]] on %s", subject, spamlist, dbname)
+            return 0
+        answer = self._write_once(dbname, spamlist, {
+            "action": "massmessage", "spamlist": spamlist, "subject": subject, "message": message,
+            "token": self.site(dbname).tokens["csrf"], "formatversion": 2,
+        })
+        if isinstance(answer, Failed):
+            return answer
+        queued = answer.get("massmessage", {})
+        if queued.get("result") != "success":
+            return Failed(title=spamlist, wiki=dbname, code="massmessage-failure", error=str(answer)[:300])
+        return int(queued.get("count", 0))
+
+    def _write_once(self, dbname: str, title: str, params: dict[str, Any]) -> dict[str, Any] | Failed:
+        """Send one write request exactly once: its result, or a Failed / TryLater saying what
+        happened (`uncertain` when the wiki may or may not have acted on it)."""
         self.requests[dbname] += 1
-        self.calls[dbname, "edit"] += 1
-        request = api.Request(site=site, parameters=params, max_retries=0)
+        self.calls[dbname, str(params["action"])] += 1
+        request = _OneShotRequest(site=self.site(dbname), parameters=params, max_retries=0)
         try:
-            result = request.submit()
+            result: dict[str, Any] = request.submit()
+        except _NotSaved as exc:
+            return TryLater(title=title, wiki=dbname, code=exc.code, error=exc.info,
+                            retry_after=exc.retry_after)
+        except MaxlagTimeoutError as exc:
+            # pywikibot already paused `config.max_retries` times, as the wiki asked.
+            return TryLater(title=title, wiki=dbname, code="maxlag", error=str(exc))
         except APIError as exc:
-            return Failed(title=title, wiki=dbname, error=exc.info, code=exc.code)
+            return _api_failure(dbname, title, exc)
+        except CaptchaError as exc:
+            return Failed(title=title, wiki=dbname, code="captcha", error=f"{_CAPTCHA}: {exc}")
+        except _FateUnknown as exc:
+            # Timeout, connection reset, 5xx, a garbled answer: it may or may not have been saved.
+            return Failed(title=title, wiki=dbname, error=str(exc), code="uncertain")
         except (PywikibotError, OSError) as exc:
-            # Timeout, connection reset, 5xx: the edit may or may not have been saved.
             return Failed(title=title, wiki=dbname, error=f"{type(exc).__name__}: {exc}",
                           code="uncertain")
-        return _edit_outcome(dbname, title, result)
+        if params["action"] not in result:  # an answer, but not to this request
+            return Failed(title=title, wiki=dbname, code="uncertain",
+                          error=f"the answer has no '{params['action']}' part: {str(result)[:200]}")
+        return result
 
     def talk_pages(self, dbname: str, titles: Sequence[str],
                    optout_category: str = "Opted-out of message delivery") -> dict[str, TalkPageInfo]:
@@ -493,20 +557,145 @@ def _talk_page_info(page: dict[str, Any], redirect_from: str | None) -> TalkPage
     )
 
 
+_CAPTCHA = ("the wiki asked for a CAPTCHA; the bot does not solve CAPTCHAs (give the account the "
+            "'skipcaptcha' right, e.g. the bot flag)")
+_TRY_LATER_CODES = frozenset({"editconflict"})  # API errors (not retried by pywikibot) that saved nothing
+_BLOCK_CODES = ("blocked", "autoblocked")
+_TAGS = re.compile(r"<[^>]*>")
+
+
 def _edit_outcome(dbname: str, title: str, result: dict[str, Any]) -> Outcome:
     """Posted, Unchanged or Failed from an `action=edit` result. A result that is not
     "Success" (CAPTCHA, abuse filter warning, spam blacklist) keeps its details."""
     edit = result.get("edit", {})
     if edit.get("result") != "Success":
         if "captcha" in edit:
-            return Failed(title=title, wiki=dbname, code="captcha",
-                          error="the wiki asked for a CAPTCHA; the bot does not solve CAPTCHAs "
-                                "(give the account the 'skipcaptcha' right, e.g. the bot flag)")
+            return Failed(title=title, wiki=dbname, code="captcha", error=_CAPTCHA)
+        if "spamblacklist" in edit:
+            return Failed(title=title, wiki=dbname, code="spamblacklist",
+                          error=f"the spam blacklist refused the link(s) {edit['spamblacklist']}")
         code = str(edit.get("code") or edit.get("result") or "failure")
-        return Failed(title=title, wiki=dbname, code=code, error=str(edit.get("info") or edit))
+        error = str(edit.get("info") or edit)
+        if edit.get("warning"):  # older AbuseFilter: the filter's message, as HTML
+            error = f"{error}: {_plain(str(edit['warning']))}"
+        return Failed(title=title, wiki=dbname, code=code, error=error)
     if "nochange" in edit:
         return Unchanged(title=title, wiki=dbname)
     return Posted(title=title, revid=int(edit["newrevid"]), wiki=dbname)
+
+
+def _api_failure(dbname: str, title: str, exc: APIError) -> Failed:
+    """The Failed of an API error, keeping its code and adding what an organiser needs:
+    who blocked the bot and why, which abuse filter refused and its message.
+
+    A partial block (only some pages or namespaces) gets the code `blocked-partial`, so that
+    only a block of the whole account stops a delivery run.
+    """
+    code, info, other = str(exc.code), str(exc.info), dict(exc.other)
+    if code in _TRY_LATER_CODES:
+        return TryLater(title=title, wiki=dbname, code=code, error=info)
+    block = other.get("blockinfo")
+    if (code in _BLOCK_CODES or code.startswith("globalblocking")) and isinstance(block, dict):
+        expiry = block.get("blockexpiry", "?")
+        info = (f"{_plain(info)} (blocked by {block.get('blockedby', '?')}: "
+                f"{_plain(str(block.get('blockreason', '')))}; expires {expiry})")
+        if block.get("blockpartial"):
+            return Failed(title=title, wiki=dbname, code="blocked-partial", error=info)
+    abusefilter = other.get("abusefilter")
+    if code.startswith("abusefilter") and isinstance(abusefilter, dict):
+        info = (f"abuse filter {abusefilter.get('id', '?')} "
+                f"({_plain(str(abusefilter.get('description', '')))}): {_plain(info)}")
+    return Failed(title=title, wiki=dbname, code=code, error=info)
+
+
+def _plain(text: str) -> str:
+    """Text without HTML tags and with whitespace folded (API messages may carry HTML)."""
+    return " ".join(_TAGS.sub("", text).split())
+
+
+def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a `Retry-After` header: delay-seconds or an HTTP date (RFC 9110);
+    None when absent or unreadable."""
+    if not value or not value.strip():
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+class _NotSaved(Exception):
+    """The wiki refused a one-shot request before saving anything and asked for a pause."""
+
+    def __init__(self, code: str, info: str, retry_after: float | None) -> None:
+        super().__init__(f"{code}: {info}")
+        self.code = code
+        self.info = info
+        self.retry_after = retry_after
+
+
+class _FateUnknown(Exception):
+    """A one-shot request may have reached the wiki, but no answer came back."""
+
+
+class _OneShotRequest(api.Request):  # type: ignore[misc]  # pywikibot is untyped
+    """An API write that pywikibot sends exactly once.
+
+    pywikibot answers a timeout, a 5xx, a non-JSON body and the "try again" API errors
+    (`readonly`, `ratelimited`, database errors) by waiting and sending the same POST again.
+    Here each of those becomes an exception instead: `_FateUnknown` when the request may have
+    been acted on (a database error while saving counts as that), `_NotSaved` (with the pause
+    the wiki asked for) when the wiki said it saved nothing. An HTTP 429 is `_NotSaved` too:
+    it comes from in front of MediaWiki, so the request never reached it; its `Retry-After`
+    may be seconds or an HTTP date (pywikibot only reads seconds). pywikibot keeps the resends
+    that are safe because the wiki refused before saving: a fresh token after `badtoken`, a
+    new login after `assertuserfailed` (each once: the same error twice is an APIError) and
+    its maxlag pauses (`config.max_retries`, then MaxlagTimeoutError).
+    """
+
+    def _http_request(self, use_get: bool, uri: str, data: Any, headers: Any,
+                      paramstring: str) -> tuple[requests.Response | None, bool]:
+        seen: list[object] = []
+        try:
+            response = http.request(self.site, uri=uri, method="GET" if use_get else "POST",
+                                    data=data, headers=headers, callbacks=[seen.append])
+        except Exception as exc:
+            got = next((r for r in seen if isinstance(r, requests.Response)), None)
+            if got is None:  # no complete answer: timeout, reset, 5xx...
+                raise _FateUnknown(f"{type(exc).__name__}: {exc}") from exc
+            response = got  # answered; only its Retry-After was not in seconds
+        wait = retry_after_seconds(response.headers.get("Retry-After"))
+        self.site.throttle.retry_after = int(wait or 0)
+        if response.status_code == 429:
+            raise _NotSaved("http-429", f"HTTP 429 {response.reason or 'Too Many Requests'}: the wiki "
+                            "asked the bot to slow down", wait)
+        return response, use_get
+
+    def _json_loads(self, response: requests.Response) -> dict[str, Any]:
+        try:
+            result = response.json()
+        except ValueError as exc:
+            raise _FateUnknown(f"HTTP {response.status_code}: the answer was not JSON "
+                               f"({_plain(response.text)[:200]!r})") from exc
+        return result if isinstance(result, dict) else {}
+
+    def wait(self, delay: float | None = None, **kwargs: Any) -> None:
+        error = self.last_error or {}
+        code = str(error.get("code") or "unknown")
+        info = _plain(str(error.get("info") or code))
+        if error.get("readonlyreason"):
+            info = f"{info} ({_plain(str(error['readonlyreason']))})"
+        if code.startswith("internal_api_error"):  # an exception while saving: maybe saved
+            raise _FateUnknown(f"{code}: {info}")
+        asked = self.site.throttle.retry_after or delay
+        raise _NotSaved(code, info, float(asked) if asked else None)
 
 
 def _page_text(dbname: str, page: dict[str, Any], read_at: str | None) -> PageText:

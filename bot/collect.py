@@ -24,7 +24,7 @@ from bot.models import Contribution, Participant
 from bot.store import Store
 from bot.wiki import Farm
 
-__all__ = ["CollectReport", "WikiCost", "collect", "fetch_range", "plan_wikis"]
+__all__ = ["CollectReport", "WikiCost", "collect", "fetch_range", "global_wikis", "plan_wikis"]
 
 log = logging.getLogger(__name__)
 
@@ -84,15 +84,40 @@ def plan_wikis(event: EventConfig, participants: Sequence[Participant],
     return {wiki: sorted(set(users)) for wiki, users in plan.items() if users}
 
 
+def global_wikis(farm: Farm, store: Store, event: EventConfig, participants: Sequence[Participant],
+                 now: datetime) -> dict[str, list[str]]:
+    """On a wiki farm with global accounts (CentralAuth), the wikis each participant has edited,
+    asked at most once a week per person (kept in the store); wikis the configured family does
+    not know are dropped with a log line. Empty where there are no global accounts."""
+    if not farm.has_extension(event.wiki, "CentralAuth"):
+        return {}
+    names = [p.username for p in participants if p.active]
+    known = store.global_wikis(names, newer_than=now - timedelta(days=7))
+    missing = [n for n in names if n not in known]
+    if missing:
+        fresh = farm.global_wikis(event.wiki, missing)
+        store.save_global_wikis(fresh, now)
+        known.update(fresh)
+    usable: dict[str, list[str]] = {}
+    for name, wikis in known.items():
+        usable[name] = [w for w in wikis if farm.knows(w)]
+        for wiki in sorted(set(wikis) - set(usable[name])):
+            log.info("%s has edits on %s, which this wiki family does not include", name, wiki)
+    return usable
+
+
 def collect(event: EventConfig, participants: Sequence[Participant], farm: Farm, store: Store,
-            now: datetime, *, global_wikis: Mapping[str, Sequence[str]] | None = None,
+            now: datetime, *, accounts: Mapping[str, Sequence[str]] | None = None,
             progress: Progress | None = None) -> tuple[list[Contribution], CollectReport]:
     """Fetch what is new since the last run, store it, and return every stored contribution of
-    the participants within the statistics range."""
+    the participants within the statistics range. `accounts` (user → wikis with edits) is
+    looked up through `global_wikis` when not given."""
     start, end = fetch_range(event, now)
     report = CollectReport(start=start, end=end)
+    if accounts is None:
+        accounts = global_wikis(farm, store, event, participants, now)
     everything: list[Contribution] = []
-    for wiki, users in plan_wikis(event, participants, global_wikis).items():
+    for wiki, users in plan_wikis(event, participants, accounts).items():
         cost = WikiCost(wiki=wiki, users=len(users))
         report.wikis[wiki] = cost
         before = farm.requests[wiki]

@@ -151,6 +151,17 @@ task_runs = Table(
 
 TASK_STATES = ("done", "missed")
 
+#: The wikis where each person's global account has edits (CentralAuth), refreshed weekly.
+global_accounts = Table(
+    "global_accounts",
+    metadata,
+    Column("user", String(191), primary_key=True),
+    Column("wikis", Text, nullable=False),
+    Column("fetched", UtcDateTime, nullable=False),
+    mysql_charset="utf8mb4",
+    mysql_collate="utf8mb4_bin",
+)
+
 DELIVERY_STATES = ("intent", "posted", "skipped", "failed")
 
 
@@ -318,6 +329,31 @@ class Store:
                     {"wiki": wiki, "user": user, "fetched_from": fetched_from.astimezone(UTC),
                      "fetched_until": fetched_until.astimezone(UTC)} for user in chunk
                 ])
+
+    # -- global accounts ----------------------------------------------------------------------
+
+    def global_wikis(self, users: Sequence[str], *, newer_than: datetime) -> dict[str, list[str]]:
+        """The stored wiki lists of `users` fetched after `newer_than`."""
+        found: dict[str, list[str]] = {}
+        with self.engine.connect() as conn:
+            for offset in range(0, len(users), 500):
+                chunk = list(users[offset : offset + 500])
+                for row in conn.execute(select(global_accounts).where(and_(
+                        global_accounts.c.user.in_(chunk),
+                        global_accounts.c.fetched > newer_than.astimezone(UTC)))).mappings():
+                    found[row["user"]] = json.loads(row["wikis"])
+        return found
+
+    def save_global_wikis(self, wikis: Mapping[str, Sequence[str]], fetched: datetime) -> None:
+        """Remember each user's wikis with the time they were asked for."""
+        users = list(wikis)
+        with self.engine.begin() as conn:
+            for offset in range(0, len(users), 500):
+                chunk = users[offset : offset + 500]
+                conn.execute(delete(global_accounts).where(global_accounts.c.user.in_(chunk)))
+                conn.execute(insert(global_accounts), [
+                    {"user": u, "wikis": json.dumps(list(wikis[u])), "fetched": fetched.astimezone(UTC)}
+                    for u in chunk])
 
     # -- delivery ledger --------------------------------------------------------------------
 

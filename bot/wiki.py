@@ -32,7 +32,8 @@ from bot import sections, usernames
 from bot.messages import TalkPageInfo
 from bot.models import Contribution, Failed, Outcome, Posted, Skipped, Unchanged, UserInfo
 
-__all__ = ["Farm", "PageText", "TryLater", "WikiRequestError", "retry_after_seconds", "site_code"]
+__all__ = ["Farm", "PageText", "TryLater", "UnknownWiki", "WikiRequestError", "retry_after_seconds",
+           "site_code"]
 
 log = logging.getLogger(__name__)
 
@@ -62,18 +63,26 @@ _EDIT_CONFLICT_RETRIES = 3
 def site_code(dbname: str, family: str) -> tuple[str, str]:
     """(code, family) of a wiki given its database name.
 
-    A family that lists database names as codes (the sandbox farm) is used as it is; otherwise
-    Wikimedia's naming applies: `tewiki` → ('te', 'wikipedia'), `metawiki` → ('meta', 'meta').
+    A family that lists database names as codes (the sandbox farm) is used as it is; from a
+    Wikimedia family, Wikimedia's naming applies: `tewiki` → ('te', 'wikipedia'), `metawiki` →
+    ('meta', 'meta'). Any other family never reaches a Wikimedia wiki: an unknown database name
+    raises `UnknownWiki` (the sandbox must not turn `enwiki` into the real Wikipedia).
     """
     fam = pywikibot.family.Family.load(family)
     if dbname in fam.langs:
         return dbname, family
+    if not isinstance(fam, pywikibot.family.WikimediaFamily):
+        raise UnknownWiki(f"the wiki family {family!r} has no wiki {dbname!r}")
     if dbname in _WIKIMEDIA_SPECIAL:
         return _WIKIMEDIA_SPECIAL[dbname]
     for suffix in sorted(_WIKIMEDIA_SUFFIXES, key=len, reverse=True):
         if dbname.endswith(suffix):
             return dbname[: -len(suffix)].replace("_", "-"), _WIKIMEDIA_SUFFIXES[suffix]
-    raise ValueError(f"cannot tell which wiki the database name {dbname!r} is")
+    raise UnknownWiki(f"cannot tell which wiki the database name {dbname!r} is")
+
+
+class UnknownWiki(ValueError):
+    """A database name the configured wiki family has no site for."""
 
 
 class WikiRequestError(RuntimeError):
@@ -124,6 +133,26 @@ class Farm:
             site = pywikibot.Site(code, family, user=self.user)
             self._sites[dbname] = site
         return self._sites[dbname]
+
+    def knows(self, dbname: str) -> bool:
+        """Whether the configured family has a site for this database name."""
+        try:
+            site_code(dbname, self.family)
+        except UnknownWiki:
+            return False
+        return True
+
+    def global_wikis(self, dbname: str, names: Sequence[str]) -> dict[str, list[str]]:
+        """Per user, the database names of the wikis where their global account has edits
+        (CentralAuth's `meta=globaluserinfo&guiprop=merged`; it takes one user a request)."""
+        out: dict[str, list[str]] = {}
+        for name in names:
+            result = self.call(dbname, action="query", meta="globaluserinfo", guiuser=name,
+                               guiprop="merged")
+            info = result.get("query", {}).get("globaluserinfo", {})
+            out[name] = sorted(str(m["wiki"]) for m in info.get("merged", [])
+                               if int(m.get("editcount", 0)) > 0 and "wiki" in m)
+        return out
 
     def page_url(self, dbname: str, title: str) -> str:
         """The page's address for people (no request is made)."""

@@ -6,7 +6,9 @@ SANDBOX := scripts/sandbox-wiki
 MARIADB := scripts/test-mariadb
 export PYWIKIBOT_DIR ?= $(CURDIR)/.sandbox/pywikibot
 export EVENTBOT_DATA_DIR ?= $(CURDIR)/.sandbox/data
-DEMO_NOW ?= 2026-07-01T09:00+05:30
+# The day after the example event: the list, the report with the event's activity, and the
+# follow-ups that are due (the pre-work reminder and the feedback request) all show.
+DEMO_NOW ?= 2026-07-13T10:30+05:30
 
 .PHONY: help venv sandbox mariadb demo test unit lint typecheck bench bench-parser stop clean
 
@@ -38,6 +40,7 @@ demo: venv sandbox
 	@echo "Look at the pages (or add ?action=raw to see the wikitext):"
 	@echo "  http://127.0.0.1:8101/wiki/Train_the_Trainer_2026/Participants"
 	@echo "  http://127.0.0.1:8101/wiki/Train_the_Trainer_2026/Report"
+	@echo "  http://127.0.0.1:8101/wiki/User_talk:Sailaja_Vemuri   (a follow-up message in Telugu)"
 	@$(SANDBOX) status | tail -n 2
 
 lint: venv

@@ -31,6 +31,7 @@ from bot.campaigns import CampaignConfig
 from bot.config import ConfigError, ConfigIssue, EventConfig, RegistrationSource, parse_event
 from bot.escape import inert, inert_target, user_link
 from bot.usernames import try_normalise
+from bot.wikitext import mask_ignored
 
 __all__ = [
     "CAMPAIGN_PARAMS",
@@ -155,46 +156,13 @@ class _Template:
     params: tuple[_Param, ...]
 
 
-_IGNORED_OPEN = re.compile(
-    r"<!--|<(nowiki|pre|syntaxhighlight|source)(?![\w-])[^<>]{0,500}?(/?)>", re.IGNORECASE)
-_IGNORED_CLOSE = re.compile(r"</(nowiki|pre|syntaxhighlight|source)\s*>", re.IGNORECASE)
 _TEMPLATE_PREFIX = re.compile(r"^\s*template\s*:\s*", re.IGNORECASE)
 _SPACES = re.compile(r"[\s_]+")
 
 
 def _mask(text: str) -> str:
-    """Comments and nowiki/pre/syntaxhighlight/source regions as spaces, newlines kept, so
-    offsets and line numbers stay those of the page. An unclosed comment hides the rest of the
-    page (as in MediaWiki); an unclosed `<nowiki>` hides nothing. Linear in the text (the page
-    is anyone's to write, so no pattern may backtrack over it)."""
-    if "<" not in text:
-        return text
-    closes: dict[str, list[int]] = {}
-    for m in _IGNORED_CLOSE.finditer(text):
-        closes.setdefault(m.group(1).lower(), []).append(m.start())
-    parts: list[str] = []
-    pos = 0
-    for m in _IGNORED_OPEN.finditer(text):
-        if m.start() < pos:
-            continue
-        if m.group(0) == "<!--":
-            found = text.find("-->", m.end())
-            end = len(text) if found < 0 else found + 3
-        elif m.group(2):
-            end = m.end()
-        else:
-            starts = closes.get(m.group(1).lower(), [])
-            index = bisect.bisect_left(starts, m.end())
-            if index == len(starts):
-                continue
-            close = _IGNORED_CLOSE.match(text, starts[index])
-            assert close is not None
-            end = close.end()
-        parts.append(text[pos : m.start()])
-        parts.append(re.sub(r"[^\n]", " ", text[m.start() : end]))
-        pos = end
-    parts.append(text[pos:])
-    return "".join(parts)
+    """Comments and nowiki/pre regions as spaces, so offsets and line numbers stay the page's."""
+    return mask_ignored(text, keep_offsets=True)
 
 
 def template_key(name: str) -> str:

@@ -55,6 +55,7 @@ from bot.config import DEFAULT_USER_TEMPLATES, RegistrationSource, TableConfig, 
 from bot.models import Problem, ProblemKind, SignUp, SignUpKind, Status
 from bot.namespaces import UserLinkNames, all_names, interwiki_target, name_key, names_for
 from bot.usernames import InvalidUsername, normalise
+from bot.wikitext import mask_ignored
 
 __all__ = ["ParseResult", "parse_application", "parse_page", "signups_json"]
 
@@ -282,47 +283,9 @@ class _Page:
 
 # --- ignored regions -----------------------------------------------------------------------
 
-_IGNORED_OPEN = re.compile(
-    r"<!--|<(nowiki|pre|syntaxhighlight|source)(?![\w-])([^<>]{0,500}?)(/?)>", re.IGNORECASE
-)
-_IGNORED_CLOSE = re.compile(r"</(nowiki|pre|syntaxhighlight|source)\s*>", re.IGNORECASE)
-
-
 def _mask_ignored(text: str) -> str:
-    """Blank out comments and nowiki/pre/syntaxhighlight/source regions, keeping newlines.
-
-    An unclosed comment hides the rest of the page (as in MediaWiki); an unclosed
-    `<nowiki>` or `<pre>` is literal text and hides nothing. `<nowiki/>` is removed.
-    Runs in O(n log n) whatever the input.
-    """
-    if "<" not in text:
-        return text
-    closes: dict[str, list[int]] = {}
-    for m in _IGNORED_CLOSE.finditer(text):
-        closes.setdefault(m.group(1).lower(), []).append(m.start())
-    parts: list[str] = []
-    pos = 0
-    for m in _IGNORED_OPEN.finditer(text):
-        if m.start() < pos:
-            continue
-        if m.group(0) == "<!--":
-            found = text.find("-->", m.end())
-            end = len(text) if found < 0 else found + 3
-        elif m.group(3):
-            end = m.end()
-        else:
-            starts = closes.get(m.group(1).lower(), [])
-            i = bisect.bisect_left(starts, m.end())
-            if i == len(starts):
-                continue
-            close = _IGNORED_CLOSE.match(text, starts[i])
-            assert close is not None
-            end = close.end()
-        parts.append(text[pos : m.start()])
-        parts.append("\n" * text.count("\n", m.start(), end))
-        pos = end
-    parts.append(text[pos:])
-    return "".join(parts)
+    """Comments and nowiki/pre/syntaxhighlight/source regions blanked, newlines kept."""
+    return mask_ignored(text)
 
 
 # --- headings, areas and strike-outs across lines --------------------------------------------

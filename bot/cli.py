@@ -244,6 +244,14 @@ def _print_run(out: TextIO, event: EventConfig, now: datetime, result: Any, farm
     out.write(f"  participants: {len(active)} ({detail})\n")
     communities = ", ".join(f"{c} {n}" for c, n in by_community(compiled.participants))
     out.write(f"  by community: {communities or '-'}\n")
+    stats = getattr(result, "stats", None)
+    if stats is not None and now >= event.starts_at:
+        during = stats.totals.get("during")
+        if during is not None:
+            edited = len({key[0] for key in during.day_keys})
+            flag = " so far" if "during" in stats.open_windows else ""
+            out.write(f"  during the event{flag}: {during.edits} edits by {edited} of "
+                      f"{stats.participants} participants, {during.pages_created} new articles\n")
     if compiled.problems:
         out.write(f"  problems for organisers ({len(compiled.problems)}):\n")
         for problem in compiled.problems:

@@ -100,3 +100,20 @@ def test_pending_retention_and_incremental_fetching(tmp_path: Path, farm: Any) -
     assert not thirty.pending and thirty.retained == 3
     ninety = next(r for r in later.stats.retention if r.population == "all" and r.days == 90)
     assert ninety.pending and ninety.retained is None
+
+
+def test_run_summary_states_the_activity_during_the_event(tmp_path: Path, sandbox: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    data = yaml.safe_load((REPO / "config/events/ttt-2026.yaml").read_text(encoding="utf-8"))
+    data["campaigns"] = []
+    path = tmp_path / "event.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    env = {**os.environ, "EVENTBOT_DATA_DIR": str(tmp_path / "data")}
+    proc = subprocess.run([sys.executable, "-m", "bot.cli", "-simulate", "run", "--event", str(path),
+                           "--now", "2026-07-13T10:30+05:30"], cwd=REPO, env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "during the event: 9 edits by 5 of 9 participants, 4 new articles" in proc.stdout

@@ -338,8 +338,11 @@ def test_maxlag_a_few_times_waits_as_asked_then_delivers_once(run: Run) -> None:
     run.assert_posted_once(report, A)
     assert len(faults.to(run.title(A))) == 3
     assert faults.sent[0]["maxlag"] == "5"  # write_maxlag from the user-config
-    # pywikibot paused for the Retry-After (7 s, less the time spent) before each resend
-    assert len([w for w in run.waits if 6.5 < w <= 7]) == 2, run.waits
+    # pywikibot paused for the Retry-After (7 s, less the time spent) before each resend, never
+    # longer. How many sleep calls that takes is pywikibot's business: its throttle may honour
+    # the stored Retry-After once more before the next request (seen on a clean clone).
+    asked = [w for w in run.waits if 6.5 < w <= 7]
+    assert 2 <= len(asked) <= 4 and all(w <= 7 for w in run.waits), run.waits
 
 
 @pytest.mark.parametrize(("fault", "pause"), [

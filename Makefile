@@ -20,13 +20,14 @@ help:
 # The virtual environment is rebuilt when pyproject.toml changes.
 # Debian's own python3 has no venv module until python3-venv is installed: install it when root.
 $(BIN)/eventbot: pyproject.toml
-	$(PYTHON) -m venv $(VENV) 2>/dev/null || { rm -rf $(VENV); \
+	@echo "make: creating the virtual environment in $(VENV) (once) ..."
+	@$(PYTHON) -m venv $(VENV) 2>/dev/null || { rm -rf $(VENV); \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null; \
 	  else echo "make: '$(PYTHON) -m venv' failed; install python3-venv (Debian) and run make again" >&2; exit 1; fi; \
 	  $(PYTHON) -m venv $(VENV); }
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	@{ $(BIN)/pip install --quiet --upgrade pip && $(BIN)/pip install --quiet -e '.[test]'; } \
+	  > $(VENV)/install.log 2>&1 || { cat $(VENV)/install.log; echo "make: installing into $(VENV) failed" >&2; exit 1; }
 	@touch $@
 
 venv: $(BIN)/eventbot

@@ -34,6 +34,7 @@ __all__ = [
     "EventConfig",
     "PagesConfig",
     "RegistrationSource",
+    "ReportConfig",
     "StatsConfig",
     "TableConfig",
     "TemplateConfig",
@@ -176,6 +177,16 @@ class DeliveryConfig:
 
 
 @dataclass(frozen=True)
+class ReportConfig:
+    """What the report section on the wiki shows. With `charts`, the charts of the local report
+    are uploaded (as `File:<chart_prefix><chart>.png`) and shown in the section; they are
+    uploaded again only when they change."""
+
+    charts: bool = False
+    chart_prefix: str | None = None  # default: "eventbot <event id> "
+
+
+@dataclass(frozen=True)
 class EventConfig:
     """One event: when and where it happens, where people sign up, where results go."""
 
@@ -192,6 +203,7 @@ class EventConfig:
     stats: StatsConfig = field(default_factory=StatsConfig)
     campaigns: list[CampaignConfig] = field(default_factory=list)
     delivery: DeliveryConfig = field(default_factory=DeliveryConfig)
+    report: ReportConfig = field(default_factory=ReportConfig)
 
     def campaign(self, name: str) -> CampaignConfig:
         for campaign in self.campaigns:

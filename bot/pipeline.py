@@ -16,7 +16,7 @@ from datetime import datetime
 
 from bot import campaignevents, collect, delivery, exports, participants, reports, sections, signups, stats
 from bot.config import EventConfig, RegistrationSource
-from bot.models import Contribution, Outcome, Problem, ProblemKind, SignUp, Upload
+from bot.models import Contribution, Failed, Outcome, Problem, ProblemKind, SignUp, Upload
 from bot.participants import Compiled
 from bot.store import Store
 from bot.wiki import Farm, WikiRequestError
@@ -140,11 +140,15 @@ def run_event(event: EventConfig, farm: Farm, now: datetime, *, store: Store | N
     store is given), and write the list and the report to the wiki."""
     compiled, pages_read = compile_event(event, farm)
     run = EventRun(event=event, compiled=compiled, pages_read=pages_read)
+    contribs: list[Contribution] = []
     if store is not None:
         contribs, run.cost = collect.collect(event, compiled.participants, farm, store, now)
         run.stats = stats.compute(event, compiled.participants, contribs, uploads_of(contribs), now)
     if not write:
         return run
+    chart_files: list[tuple[str, str]] = []
+    if event.report.charts and run.stats is not None:
+        chart_files = upload_charts(event, compiled, run.stats, contribs, farm, run)
     label = reports.stamp_label(event, now)
     body = exports.to_wikitext(compiled, now_label=label) + "\n" + sections.stamp(label)
     run.outcomes["participants"] = farm.write_section(
@@ -153,7 +157,8 @@ def run_event(event: EventConfig, farm: Farm, now: datetime, *, store: Store | N
     )
     run.outcomes["report"] = farm.write_section(
         event.wiki, event.pages.report, REPORT_SECTION,
-        reports.report_wikitext(event, compiled, run.stats, now, delivery_summary(event, store)),
+        reports.report_wikitext(event, compiled, run.stats, now, delivery_summary(event, store),
+                                charts=chart_files),
         f"eventbot: participation summary of {event.title} ({_count(compiled)})",
     )
     return run
@@ -239,3 +244,24 @@ def _diff_link(event_wiki: str) -> Callable[[str, int], str]:
         prefix = "" if wiki == event_wiki else f":{wiki}:"
         return f"[[{prefix}Special:Diff/{revid}|diff]]"
     return link
+
+
+def upload_charts(event: EventConfig, compiled: Compiled, result: stats.EventStats,
+                  contribs: Sequence[Contribution], farm: Farm, run: EventRun) -> list[tuple[str, str]]:
+    """Upload the report's charts (only those whose image changed) and return (file name, alt
+    text) pairs for the report section. A failed upload is recorded and leaves the chart out."""
+    from bot import charts  # matplotlib is loaded only when charts are wanted
+
+    active = {p.username for p in compiled.participants if p.active}
+    drawn = charts.build_charts(event, result, charts.daily_edits(contribs, event.tz, active), fmt="png")
+    prefix = event.report.chart_prefix or f"eventbot {event.id} "
+    shown: list[tuple[str, str]] = []
+    for name, chart in drawn.items():
+        filename = f"{prefix}{name.replace('_', ' ')}.png"
+        outcome = farm.upload(event.wiki, filename, chart.data, f"eventbot: {name} chart of {event.title}",
+                              text=f"Chart of [[{event.pages.report}]], drawn by eventbot.\n\n"
+                                   f"{chart.alt}")
+        run.outcomes[f"chart {name}"] = outcome
+        if not isinstance(outcome, Failed):
+            shown.append((filename, chart.alt))
+    return shown

@@ -153,12 +153,17 @@ def _metric_row(label: str, m: Metrics, partial: bool) -> str:
 
 
 def report_wikitext(event: EventConfig, compiled: Compiled, result: EventStats | None, now: datetime,
-                    deliveries: Sequence[tuple[str, int, int, int]] = ()) -> str:
+                    deliveries: Sequence[tuple[str, int, int, int]] = (),
+                    charts: Sequence[tuple[str, str]] = ()) -> str:
     """The whole report section: the participant summary, then (once statistics exist) the
     activity per period, retention with denominators or "pending", breakdowns by community
     and region, a per-participant table (only those who may be named), the follow-up
     deliveries (campaign, sent, skipped, failed) and the metric definitions."""
     lines = [summary_wikitext(event, compiled, now).rsplit("\n", 1)[0]]  # without its stamp
+    if charts:
+        lines += ["", "=== Charts ===", '<gallery mode="packed" heights="220">']
+        lines += [f"File:{filename}|{inert(alt)}" for filename, alt in charts]
+        lines.append("</gallery>")
     if result is not None:
         lines += _stats_wikitext(event, result)
     if deliveries:

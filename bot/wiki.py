@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import dataclasses
 import email.utils
+import hashlib
 import logging
 import re
+import tempfile
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -153,6 +155,35 @@ class Farm:
             out[name] = sorted(str(m["wiki"]) for m in info.get("merged", [])
                                if int(m.get("editcount", 0)) > 0 and "wiki" in m)
         return out
+
+    def upload(self, dbname: str, filename: str, data: bytes, comment: str, text: str) -> Outcome:
+        """Upload `data` as File:`filename`, unless the wiki already has exactly these bytes
+        there (compared by SHA-1, one request), so an unchanged chart is never uploaded again."""
+        title = f"File:{filename}"
+        digest = hashlib.sha1(data).hexdigest()
+        for part in self.query(dbname, titles=title, prop="imageinfo", iiprop="sha1"):
+            for page in part.get("pages", []):
+                info = (page.get("imageinfo") or [{}])[0]
+                if info.get("sha1") == digest:
+                    return Unchanged(title=title, wiki=dbname)
+        if self.simulate:
+            log.info("SIMULATION: would upload [[%s]] on %s", title, dbname)
+            return Posted(title=title, revid=0, wiki=dbname, simulated=True)
+        site = self.site(dbname)
+        with tempfile.NamedTemporaryFile(suffix="-" + filename) as handle:
+            handle.write(data)
+            handle.flush()
+            self.requests[dbname] += 1
+            self.calls[dbname, "upload"] += 1
+            try:
+                page = pywikibot.FilePage(site, title)
+                site.upload(page, source_filename=handle.name, comment=comment, text=text,
+                            ignore_warnings=True, report_success=False)
+            except APIError as exc:
+                return Failed(title=title, wiki=dbname, error=exc.info, code=exc.code)
+            except PywikibotError as exc:
+                return Failed(title=title, wiki=dbname, error=str(exc), code=type(exc).__name__)
+        return Posted(title=title, wiki=dbname, revid=int(page.latest_revision_id or 0))
 
     def page_url(self, dbname: str, title: str) -> str:
         """The page's address for people (no request is made)."""

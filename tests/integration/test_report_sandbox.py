@@ -67,3 +67,35 @@ def test_report_section_has_statistics_and_definitions(farm: Any, prefix: str, t
     # Retention windows that have not closed show "pending", never a number.
     assert "| all participants || 30 || pending (window closes 2026-09-11)" in text
     assert "Data fetched 20 July 2026, 09:00 (Asia/Kolkata)" in text
+
+
+def test_charts_are_uploaded_embedded_and_not_uploaded_again(farm: Any, prefix: str, tmp_path: Path) -> None:
+    import yaml
+
+    from bot import pipeline
+    from bot.models import Unchanged
+    from bot.store import Store
+
+    data = yaml.safe_load((REPO / "config/events/ttt-2026.yaml").read_text(encoding="utf-8"))
+    data["id"] = "charts-" + prefix.rsplit("/", 1)[1]
+    data["pages"]["report"] = f"{prefix}/Report"
+    data["pages"]["participants"] = f"{prefix}/Participants"
+    data["campaigns"] = []
+    data["report"] = {"charts": True, "chart_prefix": f"eventbot {data['id']} "}
+    path = tmp_path / "event.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    event = load_event(path)
+    store = Store(f"sqlite:///{tmp_path / 's.sqlite'}")
+
+    first = pipeline.run_event(event, farm, NOW, store=store)
+    uploads = {k: v for k, v in first.outcomes.items() if k.startswith("chart ")}
+    assert len(uploads) == 3 and all(isinstance(o, Posted) for o in uploads.values()), uploads
+    text = farm.read_page("metawiki", f"{prefix}/Report").text
+    assert f"File:eventbot {data['id']} edits per day.png|" in text and '<gallery mode="packed"' in text
+    info = farm.call("metawiki", action="query", prop="imageinfo", iiprop="size|mime",
+                     titles=f"File:eventbot {data['id']} retention by cohort.png")
+    (page,) = info["query"]["pages"]
+    assert page["imageinfo"][0]["mime"] == "image/png"
+
+    second = pipeline.run_event(event, farm, NOW, store=store)
+    assert all(isinstance(o, Unchanged) for o in second.outcomes.values()), second.outcomes

@@ -208,12 +208,11 @@ def cmd_run(args: argparse.Namespace, pwb_args: list[str]) -> int:
     store = Store(args.db)
     run_id = store.start_run(event.id, "run", now)
     try:
-        result = pipeline.run_event(event, farm, now, store=store)
+        result = pipeline.run_event(event, farm, now, store=store, followups=True)
     except Exception as exc:
         store.finish_run(run_id, "crashed", {}, detail=f"{type(exc).__name__}: {exc}")
         raise
-    followups = pipeline.run_followups(event, result.compiled, farm, store, now,
-                                       preview=farm.simulate)
+    followups = result.followups
     counts = pipeline.outcome_counts(list(result.outcomes.values()))
     counts.update(sent=sum(r.count(Posted) for r in followups if not farm.simulate),
                   skipped_messages=sum(r.count(Skipped) for r in followups))

@@ -239,8 +239,11 @@ def _deliver_locked(event: EventConfig, campaign: CampaignConfig, participants: 
                 row = ledger.get(person.username)
                 done = _settled(row)
                 if done is not None:
-                    report.results.append(DeliveryResult(person.username, done, earlier=True,
-                                                         language=row.language if row else None))
+                    # The ledger's note (a redirect followed, a marker found) is shown again, so
+                    # the delivery log reads the same on every run.
+                    report.results.append(DeliveryResult(
+                        person.username, done, earlier=True, language=row.language if row else None,
+                        note=row.detail if row else None))
             if not todo:
                 continue
             titles = {p.username: messages.talk_page_title(p.username) for p in todo}
@@ -305,10 +308,11 @@ def _deliver_one(event: EventConfig, campaign: CampaignConfig, person: Participa
             if info.redirect_from else None)
     if info.text is not None and messages.has_marker(info.text, campaign.name, person.username):
         # Already there: an earlier run's edit was saved but not recorded (or resent).
+        found = "already on the talk page (found its marker)"
         store.record_delivery(key, person.username, wiki=wiki, title=info.title, state="posted",
-                              revid=info.revid, detail="found the message's marker on the page")
+                              revid=info.revid, detail=found)
         return DeliveryResult(person.username, Posted(title=info.title, wiki=wiki, revid=info.revid or 0),
-                              note="already on the talk page (found its marker)")
+                              note=found)
     if had_intent:
         log.info("%s: an earlier run meant to post but left no marker; sending now", person.username)
     reason = messages.precheck(info, user=person.user, bot_user=bot_user, bot_rights=rights,

@@ -49,6 +49,7 @@ class EventRun:
     pages_read: int = 0
     stats: stats.EventStats | None = None
     cost: collect.CollectReport | None = None
+    followups: list[delivery.CampaignReport] = field(default_factory=list)
 
 
 def delivery_summary(event: EventConfig, store: Store | None) -> list[tuple[str, int, int, int]]:
@@ -135,15 +136,18 @@ def compile_event(event: EventConfig, farm: Farm) -> tuple[Compiled, int]:
 
 
 def run_event(event: EventConfig, farm: Farm, now: datetime, *, store: Store | None = None,
-              write: bool = True) -> EventRun:
+              write: bool = True, followups: bool = False) -> EventRun:
     """The main job: compile the participant list, bring the statistics up to date (when a
-    store is given), and write the list and the report to the wiki."""
+    store is given), send the follow-ups that are due (with `followups`), and write the list
+    and the report to the wiki. Follow-ups go first so the report counts what they did."""
     compiled, pages_read = compile_event(event, farm)
     run = EventRun(event=event, compiled=compiled, pages_read=pages_read)
     contribs: list[Contribution] = []
     if store is not None:
         contribs, run.cost = collect.collect(event, compiled.participants, farm, store, now)
         run.stats = stats.compute(event, compiled.participants, contribs, uploads_of(contribs), now)
+    if followups and store is not None:
+        run.followups = run_followups(event, compiled, farm, store, now, preview=farm.simulate)
     if not write:
         return run
     chart_files: list[tuple[str, str]] = []

@@ -123,3 +123,29 @@ def test_cli_run_with_pywikibot_global_options(tmp_path: Path, farm: Any, human:
 
     runs = run_cli("runs", env=env)
     assert " run ok: " in runs.stdout and "participants 9" in runs.stdout
+
+
+def test_whole_main_job_twice_makes_no_edit_the_second_time(tmp_path: Path, farm: Any, human: Any,
+                                                            prefix: str, sandbox: Path) -> None:
+    """The full `eventbot run` (list, statistics, charts, report, due follow-ups with their logs):
+    a second run at the same moment changes nothing on any wiki."""
+    data = yaml.safe_load((REPO / "config/events/ttt-2026.yaml").read_text(encoding="utf-8"))
+    data["id"] = "twice-" + prefix.rsplit("/", 1)[1]
+    data["pages"]["report"] = f"{prefix}/Report"
+    data["pages"]["participants"] = f"{prefix}/Participants"
+    data["report"]["chart_prefix"] = f"eventbot {data['id']} "
+    for campaign in data["campaigns"]:
+        campaign["name"] = f"{campaign['name']}-{data['id'][-6:]}"
+    data["delivery"] = {"edits_per_minute": 600}
+    path = tmp_path / "event.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if k != "PYWIKIBOT_DIR"}
+    env["EVENTBOT_DATA_DIR"] = str(tmp_path / "data")
+    args = (f"-dir:{sandbox}", "run", "--event", str(path), "--now", "2026-07-13T10:30+05:30")
+    first = run_cli(*args, env=env)
+    assert first.returncode == 0, first.stderr
+    assert "sent (revision" in first.stdout and "report        edited" in first.stdout
+    second = run_cli(*args, env=env)
+    assert second.returncode == 0, second.stderr
+    assert "edited (revision" not in second.stdout and "sent (revision" not in second.stdout, second.stdout
+    assert second.stdout.count("unchanged (no edit needed)") == 5  # 3 charts, the list, the report

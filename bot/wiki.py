@@ -177,7 +177,7 @@ class Farm:
             self.calls[dbname, "upload"] += 1
             try:
                 page = pywikibot.FilePage(site, title)
-                site.upload(page, source_filename=handle.name, comment=comment, text=text,
+                site.upload(page, source_filename=handle.name, summary=comment, text=text,
                             ignore_warnings=True, report_success=False)
             except APIError as exc:
                 return Failed(title=title, wiki=dbname, error=exc.info, code=exc.code)

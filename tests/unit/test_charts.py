@@ -14,7 +14,6 @@ import sys
 import warnings
 import xml.etree.ElementTree as ET
 from datetime import UTC, date, datetime
-from typing import Any
 
 import pytest
 
@@ -28,30 +27,15 @@ from bot.charts import (
     retention_by_cohort,
     window_label,
 )
-from bot.config import EventConfig, parse_event
 from bot.models import Contribution, Participant, Status, UserInfo
 from bot.stats import EventStats, compute
+from tests.unit.factories import make_event
 
 _revids = itertools.count(1)
 OLD = datetime(2015, 1, 1, tzinfo=UTC)
 NOW = datetime(2026, 9, 15, tzinfo=UTC)
 HOSTILE = "<script>alert(1)</script>"
 TELUGU = "తెలుగు వికీపీడియా"
-
-
-def make_event(**overrides: Any) -> EventConfig:
-    data: dict[str, Any] = {
-        "id": "ttt-2026",
-        "title": "Train the Trainer 2026",
-        "start": "2026-07-10",
-        "end": "2026-07-12",
-        "timezone": "Asia/Kolkata",
-        "wikis": ["tewiki"],
-        "pages": {"participants": "TTT/Participants", "report": "TTT/Report"},
-        "registration": [{"page": "TTT/Registration", "formats": ["signatures"]}],
-    }
-    data.update(overrides)
-    return parse_event(data, "test")
 
 
 EVENT = make_event()

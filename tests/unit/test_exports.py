@@ -22,39 +22,18 @@ from bot.models import (
     Participant,
     Problem,
     ProblemKind,
-    SignUp,
     SignUpKind,
     Status,
     UserInfo,
 )
 from bot.participants import Compiled, apply_user_info, compile_participants
+from tests.unit.factories import su
 
 REG = "Train the Trainer 2026/Registration"
 CE = "campaignevents:42"
 HOSTILE = "{{subst:X}} [[Category:X]] a|b ~~~~ __NOTOC__ <ref>x</ref>\n== H =="
 
 
-def su(
-    name: str,
-    line: int = 1,
-    *,
-    source: str = REG,
-    kind: SignUpKind = SignUpKind.TEMPLATE,
-    status: Status = Status.REGISTERED,
-    home_wiki: str | None = None,
-    raw: str | None = None,
-    **fields: str,
-) -> SignUp:
-    return SignUp(
-        username=name,
-        source=source,
-        line=line,
-        raw=raw if raw is not None else f"{{{{TTT participant|username={name}}}}}",
-        kind=kind,
-        status=status,
-        home_wiki=home_wiki,
-        fields=fields,
-    )
 
 
 def small() -> Compiled:

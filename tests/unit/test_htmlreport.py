@@ -21,10 +21,11 @@ from typing import Any
 import pytest
 
 from bot.charts import Chart
-from bot.config import EventConfig, parse_event
+from bot.config import EventConfig
 from bot.htmlreport import groups_csv, render_html, windows_csv, write_report
 from bot.models import Contribution, Participant, Status, UserInfo
 from bot.stats import EventStats, compute, definitions
+from tests.unit.factories import make_event as _make_event
 
 _revids = itertools.count(1)
 OLD = datetime(2015, 1, 1, tzinfo=UTC)
@@ -35,19 +36,9 @@ RTL_NAME = "مستخدم"
 
 
 def make_event(**overrides: Any) -> EventConfig:
-    data: dict[str, Any] = {
-        "id": "ttt-2026",
-        "title": "Train the Trainer <2026> & friends",
-        "start": "2026-07-10",
-        "end": "2026-07-12",
-        "timezone": "Asia/Kolkata",
-        "wikis": ["tewiki"],
-        "location": "Hyderabad",
-        "pages": {"participants": "TTT/Participants", "report": "TTT/Report"},
-        "registration": [{"page": "TTT/Registration", "formats": ["signatures"]}],
-    }
-    data.update(overrides)
-    return parse_event(data, "test")
+    """The shared event, with a title that must be escaped and a location."""
+    return _make_event(**{"title": "Train the Trainer <2026> & friends", "location": "Hyderabad",
+                          **overrides})
 
 
 EVENT = make_event()

@@ -10,7 +10,6 @@ from bot.models import (
     Participant,
     Problem,
     ProblemKind,
-    SignUp,
     SignUpKind,
     Status,
     UserInfo,
@@ -23,33 +22,12 @@ from bot.participants import (
     compile_participants,
     summary,
 )
+from tests.unit.factories import su
 
 REG = "Train the Trainer 2026/Registration"
 CE = "campaignevents:42"
 
 
-def su(
-    name: str,
-    line: int = 1,
-    *,
-    source: str = REG,
-    kind: SignUpKind = SignUpKind.TEMPLATE,
-    status: Status = Status.REGISTERED,
-    section: str | None = None,
-    home_wiki: str | None = None,
-    **fields: str,
-) -> SignUp:
-    return SignUp(
-        username=name,
-        source=source,
-        line=line,
-        raw=f"{{{{TTT participant|username={name}}}}}",
-        kind=kind,
-        status=status,
-        section=section,
-        home_wiki=home_wiki,
-        fields=fields,
-    )
 
 
 def kinds(problems: list[Problem]) -> list[ProblemKind]:

@@ -15,7 +15,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.config import EventConfig, parse_event
 from bot.models import Contribution, Participant, Status, Upload, UserInfo
 from bot.stats import (
     EMPTY,
@@ -38,24 +37,10 @@ from bot.stats import (
     retention_windows,
     windows,
 )
+from tests.unit.factories import make_event
 
 IST = ZoneInfo("Asia/Kolkata")
 _revids = itertools.count(1)
-
-
-def make_event(**overrides: Any) -> EventConfig:
-    data: dict[str, Any] = {
-        "id": "ttt-2026",
-        "title": "Train the Trainer 2026",
-        "start": "2026-07-10",
-        "end": "2026-07-12",
-        "timezone": "Asia/Kolkata",
-        "wikis": ["tewiki"],
-        "pages": {"participants": "TTT/Participants", "report": "TTT/Report"},
-        "registration": [{"page": "TTT/Registration", "formats": ["signatures"]}],
-    }
-    data.update(overrides)
-    return parse_event(data, "test")
 
 
 EVENT = make_event()

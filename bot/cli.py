@@ -14,6 +14,7 @@ import argparse
 import json
 import logging
 import os
+import re
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -102,6 +103,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="render every message as the wiki would, into a local HTML file; post nothing")
     fu.add_argument("--out", type=Path, default=Path("followup-preview.html"),
                     help="where --preview writes its HTML (default: followup-preview.html)")
+    fu.add_argument("--preview-page", metavar="TITLE",
+                    help="with --preview, also write the messages to this one wiki page (a bot-owned "
+                         "section), as MediaWiki expands them; no talk page is touched")
     fu.add_argument("--db", help="state database URL (default: $EVENTBOT_DB_URL or data/)")
 
     rp = sub.add_parser("report", help="write a local report: HTML with charts, CSV and JSON")
@@ -417,6 +421,12 @@ def cmd_followups(args: argparse.Namespace, pwb_args: list[str]) -> int:
     if preview:
         _write_preview(farm, event, results, args.out)
         print(f"  preview written to {args.out} (nothing was posted)")
+        if args.preview_page and not farm.simulate:
+            outcome = farm.write_section(event.wiki, args.preview_page, "followup-preview",
+                                         _preview_wikitext(results),
+                                         f"eventbot: preview of the follow-ups of {event.title}")
+            print(f"  preview page: {farm.page_url(event.wiki, args.preview_page)} "
+                  f"({type(outcome).__name__.lower()})")
     return EXIT_FAILED if stopped or any(r.count(Failed) for r in results) else EXIT_OK
 
 
@@ -466,6 +476,25 @@ def _print_followups(out: TextIO, event: EventConfig, now: datetime, results: An
             out.write(f"      {result.username}: {what}{note}\n")
         if report.stopped:
             out.write(f"    STOPPED: {report.stopped}\n")
+
+
+def _preview_wikitext(results: Any) -> str:
+    """Every message as it would be posted (MediaWiki expands its subst: on save), with the
+    skipped recipients and why; the markers are left out so the page never counts as a delivery."""
+    from bot.escape import inert, user_link
+
+    lines: list[str] = []
+    for report in results:
+        lines.append(f"== Preview: {inert(report.campaign)} ==")
+        for user, title, text in report.previews:
+            body = re.sub(r"<!-- eventbot:[^>]*-->", "", text)
+            lines += [f"=== To {user_link(user)}: {title} ===", body, ""]
+        skipped = [r for r in report.results if isinstance(r.outcome, Skipped)]
+        if skipped:
+            lines.append("=== Skipped ===")
+            lines += [f"* {user_link(r.username)}: {inert(r.outcome.reason)}" for r in skipped
+                      if isinstance(r.outcome, Skipped)]
+    return "\n".join(lines)
 
 
 def _write_preview(farm: Farm, event: EventConfig, results: Any, path: Path) -> None:

@@ -182,7 +182,8 @@ def test_preview_renders_messages_and_touches_no_talk_page(tmp_path: Path, farm:
     env["EVENTBOT_DATA_DIR"] = str(tmp_path / "data")
     out = tmp_path / "preview.html"
     proc = subprocess.run([sys.executable, "-m", "bot.cli", f"-dir:{sandbox}", "followups", "--event",
-                           str(path), "--now", "2026-07-03T09:30+05:30", "--preview", "--out", str(out)],
+                           str(path), "--now", "2026-07-03T09:30+05:30", "--preview", "--out", str(out),
+                           "--preview-page", f"{prefix}/Preview"],
                           cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert "would send in te" in proc.stdout and "preview written to" in proc.stdout
@@ -191,3 +192,7 @@ def test_preview_renders_messages_and_touches_no_talk_page(tmp_path: Path, farm:
     assert "నమస్కారం Sailaja Vemuri!" in html and "{{subst:" not in html
     assert "the talk page has {{nobots}}" in html  # skipped recipients are listed with reasons
     assert markers(farm, "User talk:Sailaja Vemuri", event.campaigns[0].name) == 0
+    # The one preview page on the wiki: the messages as MediaWiki expanded them, no markers.
+    page = farm.read_page("metawiki", f"{prefix}/Preview").text
+    assert "నమస్కారం Sailaja Vemuri!" in page and "{{subst:" not in page
+    assert "<!-- eventbot:prework" not in page and "the talk page has &#123;&#123;nobots" in page

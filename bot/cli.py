@@ -94,6 +94,8 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("--format", choices=["table", "json", "csv"], default="table")
     st.add_argument("--out", type=Path, help="write to this file instead of standard output")
     st.add_argument("--db", help="state database URL (default: $EVENTBOT_DB_URL or data/)")
+    st.add_argument("--refetch", action="store_true",
+                    help="fetch every participant's whole range again (after imports or undeletions)")
 
     fu = sub.add_parser("followups", help="send the follow-up messages that are due")
     fu.add_argument("--event", required=True, type=Path)
@@ -340,6 +342,10 @@ def cmd_stats(args: argparse.Namespace, pwb_args: list[str]) -> int:
     farm = _open_farm(pwb_args)
     store = Store(args.db)
     run_id = store.start_run(event.id, "stats", now)
+    if args.refetch:
+        compiled, _ = pipeline.compile_event(event, farm)
+        forgotten = store.forget_fetch_marks([p.username for p in compiled.participants])
+        log.info("forgot %d fetch mark(s); fetching the whole range again", forgotten)
     try:
         computed = pipeline.event_stats(event, farm, store, now, progress=_progress)
         result, cost = computed.stats, computed.cost

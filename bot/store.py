@@ -317,6 +317,18 @@ class Store:
                     )
         return marks
 
+    def forget_fetch_marks(self, users: Sequence[str]) -> int:
+        """Forget how far `users`' contributions are known, on every wiki, so the next run
+        fetches their whole range again (for revisions that appeared later with older
+        timestamps: imports, undeletions). The stored contributions stay; new ones are added."""
+        removed = 0
+        with self.engine.begin() as conn:
+            for offset in range(0, len(users), 500):
+                chunk = list(users[offset : offset + 500])
+                result = conn.execute(delete(fetch_marks).where(fetch_marks.c.user.in_(chunk)))
+                removed += int(result.rowcount)
+        return removed
+
     def set_fetch_marks(self, wiki: str, users: Sequence[str], fetched_from: datetime,
                         fetched_until: datetime) -> None:
         """Record that every contribution of `users` in [from, until) is stored."""

@@ -285,3 +285,17 @@ def test_usernames_that_differ_slightly_are_different_users(db_url: str, pair: l
         one: ("posted", f"User talk:{one}"), other: ("intent", f"User talk:{other}")}
     assert store.forget_deliveries("c", [other]) == 1
     assert list(store.deliveries("c")) == [one]
+
+
+def test_forget_fetch_marks_only_for_the_given_users(db_url: str) -> None:
+    from datetime import UTC, datetime
+
+    from bot.store import Store
+
+    store = Store(db_url)
+    start, until = datetime(2026, 4, 1, tzinfo=UTC), datetime(2026, 7, 20, tzinfo=UTC)
+    store.set_fetch_marks("metawiki", ["Ravi Teja K", "శ్రీనివాస్ తెలుగు"], start, until)
+    store.set_fetch_marks("tewiki", ["Ravi Teja K"], start, until)
+    assert store.forget_fetch_marks(["Ravi Teja K"]) == 2
+    assert set(store.fetch_marks("metawiki", ["Ravi Teja K", "శ్రీనివాస్ తెలుగు"])) == {"శ్రీనివాస్ తెలుగు"}
+    assert store.fetch_marks("tewiki", ["Ravi Teja K"]) == {}

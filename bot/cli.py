@@ -131,6 +131,21 @@ def build_parser() -> argparse.ArgumentParser:
     ow.add_argument("--now", help="the time to act as (ISO 8601); default: now")
     ow.add_argument("--db", help="state database URL (default: $EVENTBOT_DB_URL or data/)")
 
+    se = sub.add_parser("series",
+                        help="run a workshop series: create month pages, announce, remind, report")
+    se.add_argument("--series", required=True, type=Path, help="the series' YAML file")
+    se.add_argument("--now", help="the time to act as (ISO 8601); default: now")
+    se.add_argument("--no-create", action="store_true", help="do not create month pages")
+    se.add_argument("--no-send", action="store_true", help="send no announcements or reminders")
+    se.add_argument("--db", help="state database URL (default: $EVENTBOT_DB_URL or data/)")
+
+    sc = sub.add_parser("screen", help="screen applicants against eligibility rules for the committee")
+    sc.add_argument("--event", required=True, type=Path, help="the event whose sign-ups are the applicants")
+    sc.add_argument("--rules", required=True, type=Path, help="YAML with the rules (or a `screening:` key)")
+    sc.add_argument("--programme", type=Path, help="programme file: past iterations, for alumni rules")
+    sc.add_argument("--page", help="page for the screening table (default: the event's report page)")
+    sc.add_argument("--csv", type=Path, help="also write the table as CSV to this file")
+
     cc = sub.add_parser("check-config", help="validate event files and explain any problem")
     cc.add_argument("files", nargs="+", type=Path)
 
@@ -554,6 +569,59 @@ def cmd_onwiki(args: argparse.Namespace, pwb_args: list[str]) -> int:
     return EXIT_FAILED if failed else EXIT_OK
 
 
+def cmd_series(args: argparse.Namespace, pwb_args: list[str]) -> int:
+    from bot import series
+    from bot.store import Store
+
+    config = series.load_series(args.series)
+    now = parse_now(args.now)
+    farm = _open_farm(pwb_args)
+    store = Store(args.db)
+    run_id = store.start_run(config.id, "series", now)
+    result = series.run_series(config, farm, store, now, create=not args.no_create,
+                               send=not args.no_send, write=not farm.simulate)
+    failed = [t for t, o in result.created.items() if isinstance(o, Failed)]
+    print(f"{config.title}: as of {now.astimezone(config.tz):%Y-%m-%d %H:%M} {config.timezone}")
+    for title, outcome in result.created.items():
+        print(f"  created {title}: {type(outcome).__name__.lower()}")
+    for report in result.followups:
+        if report.results:
+            print(f"  {report.campaign}: sent {report.count(Posted)}, skipped {report.count(Skipped)}, "
+                  f"failed {report.count(Failed)}")
+    if result.attendance is not None:
+        att = result.attendance
+        print(f"  attendance: {att.unique} unique, {len(att.repeat)} repeat, "
+              f"{len(att.communities)} communities")
+    for problem in result.problems:
+        print(f"  problem: {problem.message}")
+    store.finish_run(run_id, "failed" if failed else "ok", {"created": len(result.created)})
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def cmd_screen(args: argparse.Namespace, pwb_args: list[str]) -> int:
+    from bot import alumni, screening
+
+    event = load_event(args.event)
+    rules = screening.load_rules(args.rules)
+    farm = _open_farm(pwb_args)
+    history = None
+    if args.programme:
+        history = alumni.load_history(alumni.load_programme(args.programme), farm).people
+    verdicts = screening.screen_applicants(event, farm, rules, history=history)
+    page = args.page or event.pages.report
+    outcome = screening.write_screening(event, farm, page, verdicts, rules)
+    eligible = sum(1 for v in verdicts if v.eligible)
+    print(f"{event.title}: {len(verdicts)} applicant(s) screened, {eligible} eligible")
+    for verdict in verdicts:
+        why = "; ".join(verdict.reasons) if not verdict.eligible else "eligible"
+        print(f"  {verdict.username}: {why}")
+    print(f"  table: {farm.page_url(event.wiki, page)} ({type(outcome).__name__.lower()})")
+    if args.csv:
+        args.csv.write_text(screening.screening_csv(verdicts, rules), encoding="utf-8")
+        print(f"  wrote {args.csv}")
+    return EXIT_FAILED if isinstance(outcome, Failed) else EXIT_OK
+
+
 def cmd_check_config(args: argparse.Namespace, pwb_args: list[str]) -> int:
     status = EXIT_OK
     for path in args.files:
@@ -638,6 +706,8 @@ _COMMANDS = {
     "followups": cmd_followups,
     "report": cmd_report,
     "onwiki": cmd_onwiki,
+    "series": cmd_series,
+    "screen": cmd_screen,
     "check-config": cmd_check_config,
     "runs": cmd_runs,
     "scheduler": cmd_scheduler,

@@ -29,9 +29,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from bot.config import ConfigError, ConfigIssue, EventConfig, _Builder, _Lined, _LineLoader, load_event
+from bot.config import (
+    ConfigError,
+    ConfigIssue,
+    EventConfig,
+    _Builder,
+    _Lined,
+    load_event,
+    read_yaml,
+)
 from bot.models import Status
 from bot.participants import Compiled
 
@@ -145,12 +151,7 @@ def load_programme(path: str | Path) -> LoadedProgramme:
     """
     path = Path(path)
     source = str(path)
-    try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_LineLoader)
-    except OSError as exc:
-        raise ConfigError(source, [ConfigIssue("", f"cannot read the file: {exc.strerror}")]) from exc
-    except yaml.YAMLError as exc:
-        raise ConfigError(source, [ConfigIssue("", f"not valid YAML: {exc}")]) from exc
+    data = read_yaml(path)
     config = parse_programme(data, source)
     events: list[EventConfig] = []
     for item in config.events:

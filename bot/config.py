@@ -40,6 +40,7 @@ __all__ = [
     "TemplateConfig",
     "load_event",
     "parse_event",
+    "read_yaml",
 ]
 
 SignUpFormat = Literal["signatures", "template", "table", "application"]
@@ -272,22 +273,29 @@ _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _con
 _LineLoader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp_as_text)
 
 
-def load_event(path: str | Path) -> EventConfig:
-    """Read and validate an event file. Raises `ConfigError` naming the file and each problem."""
-    path = Path(path)
+def read_yaml(path: str | Path) -> Any:
+    """A YAML file's data, with every mapping remembering its keys' lines (for located errors).
+
+    Raises `ConfigError` naming the file (and the line, for invalid YAML). Every configuration
+    file (events, series, programmes, screening rules) is read through this.
+    """
     source = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(source, [ConfigIssue("", f"cannot read the file: {exc.strerror}")]) from exc
     try:
-        data = yaml.load(text, Loader=_LineLoader)
+        return yaml.load(text, Loader=_LineLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
         problem = getattr(exc, "problem", None) or str(exc)
         raise ConfigError(source, [ConfigIssue("", f"not valid YAML: {problem}", line)]) from exc
-    return parse_event(data, source, default_id=path.stem)
+
+
+def load_event(path: str | Path) -> EventConfig:
+    """Read and validate an event file. Raises `ConfigError` naming the file and each problem."""
+    return parse_event(read_yaml(path), str(path), default_id=Path(path).stem)
 
 
 def parse_event(data: Any, source: str, default_id: str | None = None) -> EventConfig:

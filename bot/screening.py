@@ -34,17 +34,14 @@ from datetime import UTC, date, datetime, time, tzinfo
 from pathlib import Path
 from typing import Any, NamedTuple
 
-import yaml
-
 from bot import escape
 from bot.alumni import PersonHistory
 from bot.config import (
     ConfigError,
-    ConfigIssue,
     EventConfig,
     WikiName,
     _Builder,
-    _LineLoader,
+    read_yaml,
 )
 from bot.models import Participant, Status, UserInfo
 
@@ -174,12 +171,7 @@ def load_rules(path: str | Path) -> ScreeningRules:
     whole file."""
     path = Path(path)
     source = str(path)
-    try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_LineLoader)
-    except OSError as exc:
-        raise ConfigError(source, [ConfigIssue("", f"cannot read the file: {exc.strerror}")]) from exc
-    except yaml.YAMLError as exc:
-        raise ConfigError(source, [ConfigIssue("", f"not valid YAML: {exc}")]) from exc
+    data = read_yaml(path)
     if isinstance(data, Mapping) and "screening" in data:
         data = data["screening"]
     return parse_rules(data, source)

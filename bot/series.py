@@ -42,8 +42,6 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import yaml
-
 from bot import pipeline, sections
 from bot.campaigns import CampaignConfig
 from bot.config import (
@@ -55,8 +53,8 @@ from bot.config import (
     TimezoneName,
     WikiName,
     _Builder,
-    _LineLoader,
     parse_event,
+    read_yaml,
 )
 from bot.delivery import CampaignReport
 from bot.escape import inert, inert_target, user_link
@@ -229,20 +227,7 @@ def parse_series(data: Any, source: str, default_id: str | None = None) -> Serie
 
 def load_series(path: str | Path) -> SeriesConfig:
     """Read and validate a series file (errors name the file, the line and the key)."""
-    path = Path(path)
-    source = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(source, [ConfigIssue("", f"cannot read the file: {exc.strerror}")]) from exc
-    try:
-        data = yaml.load(text, Loader=_LineLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        raise ConfigError(source, [ConfigIssue("", f"not valid YAML: {getattr(exc, 'problem', exc)}",
-                                               line)]) from exc
-    return parse_series(data, source, default_id=path.stem)
+    return parse_series(read_yaml(path), str(path), default_id=Path(path).stem)
 
 
 # --- months ---------------------------------------------------------------------------------------

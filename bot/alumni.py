@@ -47,6 +47,8 @@ __all__ = [
     "PersonHistory",
     "ProgrammeConfig",
     "ProgrammeEvent",
+    "earlier",
+    "event_programme",
     "history",
     "load_history",
     "load_programme",
@@ -275,15 +277,60 @@ class ProgrammeHistory:
     compiled: dict[str, Compiled] = field(default_factory=dict)
 
 
-def load_history(programme: LoadedProgramme, farm: Any, *, include_current: bool = True) -> ProgrammeHistory:
+def load_history(programme: LoadedProgramme, farm: Any, *, include_current: bool = True,
+                 only: Iterable[str] | None = None,
+                 known: Mapping[str, Compiled] | None = None) -> ProgrammeHistory:
     """Compile every event of the programme from the wiki (`pipeline.compile_event`) and merge
-    the lists into each person's history. Without `include_current`, only past events count."""
+    the lists into each person's history. Without `include_current`, only past events count;
+    `only` limits it to these event ids; an event in `known` (already compiled, such as the
+    event being run) is not compiled again."""
     from bot import pipeline
 
     chosen = programme.events if include_current else programme.past
+    if only is not None:
+        wanted = set(only)
+        chosen = [e for e in chosen if e.id in wanted]
     compiled: dict[str, Compiled] = {}
     for event in chosen:
+        if known is not None and event.id in known:
+            compiled[event.id] = known[event.id]
+            continue
         compiled[event.id], pages = pipeline.compile_event(event, farm)
         log.info("%s: %d people from %d pages", event.id, len(compiled[event.id].participants), pages)
     people = history(compiled, labels=programme.labels, programme=programme.config.title)
     return ProgrammeHistory(people=people, compiled=compiled)
+
+
+def unknown_events(programme: LoadedProgramme, ids: Iterable[str]) -> list[str]:
+    """The ids among `ids` that are not events of the programme."""
+    known = {event.id for event in programme.events}
+    return [event_id for event_id in dict.fromkeys(ids) if event_id not in known]
+
+
+def earlier(programme: LoadedProgramme, event_id: str) -> list[str]:
+    """The ids of the programme's events before `event_id` (all of them when it is not one)."""
+    ids = [event.id for event in programme.events]
+    return ids[: ids.index(event_id)] if event_id in ids else ids
+
+
+def event_programme(event: EventConfig) -> LoadedProgramme | None:
+    """The programme an event names (`programme:`), checked against the event's campaigns:
+    an alumni filter naming an event the programme does not have is an error (a typo would
+    otherwise silently match nobody). None when the event names no programme.
+
+    Raises `ConfigError` for an unreadable programme or an unknown event id.
+    """
+    if event.programme is None:
+        return None
+    programme = load_programme(event.programme)
+    known = ", ".join(e.id for e in programme.events)
+    issues = [
+        ConfigIssue(f"campaigns[{index}].audience",
+                    f"{event_id!r} is not an event of the programme {programme.config.id!r} "
+                    f"({event.programme}); its events are {known}")
+        for index, campaign in enumerate(event.campaigns)
+        for event_id in unknown_events(programme, campaign.audience.alumni_events)
+    ]
+    if issues:
+        raise ConfigError(f"event {event.id}", issues)
+    return programme

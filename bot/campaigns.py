@@ -22,10 +22,11 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Literal
 from zoneinfo import ZoneInfo
 
-from bot.models import Participant, Status
+from bot.models import Participant, PastEvents, Status
 from bot.usernames import try_normalise
 
 if TYPE_CHECKING:
+    from bot.alumni import PersonHistory
     from bot.config import EventConfig
 
 __all__ = [
@@ -245,7 +246,9 @@ class AudienceConfig:
 
     `new_editors_only`: only participants who were new editors (see `stats.new_editor_days`);
     `inactive_during_event`: only those who made no edit during the event; `list_page`: only
-    users linked from that page. Filters combine with AND.
+    users linked from that page; `alumni_of`: only those who took part in one of these earlier
+    events of the event's programme, `not_alumni_of`: only those who did not (see
+    `bot.alumni`; the event needs `programme:`). Filters combine with AND.
     """
 
     statuses: list[Status] = field(
@@ -254,6 +257,15 @@ class AudienceConfig:
     new_editors_only: bool = False
     inactive_during_event: bool = False
     list_page: str | None = None
+    alumni_of: PastEvents | None = None
+    not_alumni_of: PastEvents | None = None
+
+    @property
+    def alumni_events(self) -> list[str]:
+        """Every programme event an alumni filter names (empty without alumni filters)."""
+        found = [*(self.alumni_of.events if self.alumni_of else []),
+                 *(self.not_alumni_of.events if self.not_alumni_of else [])]
+        return list(dict.fromkeys(found))
 
     def __post_init__(self) -> None:
         problems: list[str] = []
@@ -414,14 +426,16 @@ def select_audience(
     during_edits: Mapping[str, int] | None,
     new_editors: frozenset[str] | None,
     list_members: frozenset[str] | None,
+    history: Mapping[str, PersonHistory] | None = None,
 ) -> tuple[list[Participant], list[tuple[Participant, str]]]:
     """Split participants into recipients and skips (with a reason), in input order.
 
     Withdrawn participants are skipped with `WITHDREW`, so organisers see them. Everyone else
     outside the audience (another status, or filtered out) is simply not part of it.
     `during_edits` maps usernames to their edit count during the event (absent = no edits);
-    `new_editors` and `list_members` are sets of usernames. Names are compared normalised.
-    Raises `AudienceDataMissing` when an enabled filter's data is None.
+    `new_editors` and `list_members` are sets of usernames; `history` is each person's alumni
+    history by username (`alumni.history`; someone absent took part in nothing). Names are
+    compared normalised. Raises `AudienceDataMissing` when an enabled filter's data is None.
     """
     audience = campaign.audience
     edited: frozenset[str] | None = None  # who did edit during the event
@@ -448,6 +462,14 @@ def select_audience(
                 f"{audience.list_page!r} (audience.list_page), but that page was not read"
             )
         listed = frozenset(_key(name) for name in list_members)
+    alumni: dict[str, PersonHistory] | None = None
+    if audience.alumni_events:
+        if history is None:
+            raise AudienceDataMissing(
+                f"campaign {campaign.name!r} filters on earlier events of the programme "
+                "(audience.alumni_of / not_alumni_of), but no alumni history was given"
+            )
+        alumni = {_key(name): person for name, person in history.items()}
 
     statuses = frozenset(audience.statuses)
     recipients: list[Participant] = []
@@ -465,8 +487,21 @@ def select_audience(
             continue
         if listed is not None and name not in listed:
             continue
+        if alumni is not None and not _alumni_match(audience, alumni.get(name)):
+            continue
         recipients.append(participant)
     return recipients, skipped
+
+
+def _alumni_match(audience: AudienceConfig, person: PersonHistory | None) -> bool:
+    """Whether a person's history passes the audience's `alumni_of` and `not_alumni_of`."""
+    for rule, wanted in ((audience.alumni_of, True), (audience.not_alumni_of, False)):
+        if rule is None:
+            continue
+        took_part = bool(person is not None and person.took_part(rule.statuses, rule.events))
+        if took_part != wanted:
+            return False
+    return True
 
 
 def target_wiki(campaign: CampaignConfig, event: EventConfig, participant: Participant) -> str:

@@ -17,7 +17,7 @@ import os
 import re
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -25,7 +25,7 @@ from bot.config import ConfigError, EventConfig, load_event
 from bot.models import Failed, Posted, Skipped, Unchanged
 
 if TYPE_CHECKING:
-    from datetime import time, timedelta
+    from datetime import time
 
     from bot.wiki import Farm
 
@@ -141,8 +141,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     sc = sub.add_parser("screen", help="screen applicants against eligibility rules for the committee")
     sc.add_argument("--event", required=True, type=Path, help="the event whose sign-ups are the applicants")
-    sc.add_argument("--rules", required=True, type=Path, help="YAML with the rules (or a `screening:` key)")
-    sc.add_argument("--programme", type=Path, help="programme file: past iterations, for alumni rules")
+    sc.add_argument("--rules", type=Path,
+                    help="YAML with the rules (or a `screening:` key); default: the event's programme file")
+    sc.add_argument("--programme", type=Path,
+                    help="programme file: past iterations, for alumni rules "
+                         "(default: the event's 'programme:')")
     sc.add_argument("--page", help="page for the screening table (default: the event's report page)")
     sc.add_argument("--csv", type=Path, help="also write the table as CSV to this file")
 
@@ -163,7 +166,24 @@ def build_parser() -> argparse.ArgumentParser:
     sh.add_argument("--events", type=Path, default=Path("config/events"), help="folder of event files")
     sh.add_argument("--now", help="as of this time (ISO 8601); default: now")
     sh.add_argument("--refresh-at", default="06:00", help="local time of the daily tasks (default 06:00)")
+    _unit_options(sh)
     return parser
+
+
+def _unit_options(parser: argparse.ArgumentParser) -> None:
+    """What the scheduler runs besides event files: workshop series and on-wiki configurations."""
+    parser.add_argument("--series", type=Path, metavar="DIR",
+                        help="folder of workshop series files (each run at its months' moments)")
+    parser.add_argument("--onwiki", action="append", default=[], metavar="WIKI",
+                        help="also run the {{eventbot}} configurations of this wiki (repeatable)")
+    parser.add_argument("--onwiki-every", default="1h", help="how often to run them (default 1h)")
+    parser.add_argument("--onwiki-template", default="Eventbot", help="the configuration template's name")
+    parser.add_argument("--onwiki-allowlist", default="User:EventBot/Organisers",
+                        help="page linking the approved organisers ('' for none)")
+    parser.add_argument("--onwiki-group", default="event-organizer",
+                        help="user group of approved organisers ('' for none)")
+    parser.add_argument("--onwiki-no-send", action="store_true",
+                        help="keep lists, reports and notices up to date but send no campaigns")
 
 
 def _schedule_options(parser: argparse.ArgumentParser) -> None:
@@ -176,6 +196,7 @@ def _schedule_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--misfire-grace", default="12h",
                         help="how late a task may still run after downtime, e.g. 30m, 12h (default 12h)")
     parser.add_argument("--refresh-at", default="06:00", help="local time of the daily tasks (default 06:00)")
+    _unit_options(parser)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -332,12 +353,13 @@ def cmd_participants(args: argparse.Namespace, pwb_args: list[str]) -> int:
     event = load_event(args.event)
     farm = _open_farm(pwb_args)
     compiled, _ = pipeline.compile_event(event, farm)
+    history = pipeline.alumni_history(event, farm, compiled) if args.format != "massmessage" else None
     if args.format == "csv":
-        text = exports.to_csv(compiled)
+        text = exports.to_csv(compiled, history)
     elif args.format == "json":
-        text = exports.to_json(compiled)
+        text = exports.to_json(compiled, history)
     elif args.format == "wikitext":
-        text = exports.to_wikitext(compiled, now_label="")
+        text = exports.to_wikitext(compiled, now_label="", history=history)
     else:
         text = exports.to_massmessage(compiled.participants)
     if args.out:
@@ -602,11 +624,16 @@ def cmd_screen(args: argparse.Namespace, pwb_args: list[str]) -> int:
     from bot import alumni, screening
 
     event = load_event(args.event)
-    rules = screening.load_rules(args.rules)
+    programme_path = args.programme or (Path(event.programme) if event.programme else None)
+    rules_path = args.rules or programme_path
+    if rules_path is None:
+        raise SystemExit("eventbot: error: give --rules (or a programme with a 'screening:' key, by "
+                         "--programme or the event's 'programme:')")
+    rules = screening.load_rules(rules_path)
+    programme = alumni.load_programme(programme_path) if programme_path else None
+    screening.check_programme(rules, programme, str(rules_path))
     farm = _open_farm(pwb_args)
-    history = None
-    if args.programme:
-        history = alumni.load_history(alumni.load_programme(args.programme), farm).people
+    history = alumni.load_history(programme, farm).people if programme is not None else None
     verdicts = screening.screen_applicants(event, farm, rules, history=history)
     page = args.page or event.pages.report
     outcome = screening.write_screening(event, farm, page, verdicts, rules)
@@ -623,16 +650,20 @@ def cmd_screen(args: argparse.Namespace, pwb_args: list[str]) -> int:
 
 
 def cmd_check_config(args: argparse.Namespace, pwb_args: list[str]) -> int:
+    from bot import alumni
+
     status = EXIT_OK
     for path in args.files:
         try:
             event = load_event(path)
+            programme = alumni.event_programme(event)
         except ConfigError as exc:
             print(str(exc), file=sys.stderr)
             status = EXIT_USAGE
             continue
+        part = f", iteration of {programme.config.title}" if programme is not None else ""
         print(f"{path}: ok: {event.title}, {event.start} to {event.end} ({event.timezone}), "
-              f"{len(event.registration)} registration source(s), wikis {', '.join(event.all_wikis)}")
+              f"{len(event.registration)} registration source(s), wikis {', '.join(event.all_wikis)}{part}")
     return status
 
 
@@ -652,11 +683,29 @@ def _schedule_settings(args: argparse.Namespace) -> tuple[timedelta, time]:
 
     if not args.events.is_dir():
         raise SystemExit(f"eventbot: error: --events {args.events} is not a folder of event files")
+    if args.series is not None and not args.series.is_dir():
+        raise SystemExit(f"eventbot: error: --series {args.series} is not a folder of series files")
     try:
         grace = schedule.parse_duration(getattr(args, "misfire_grace", "12h"))
         return grace, schedule.parse_time_of_day(args.refresh_at)
     except ValueError as exc:
         raise SystemExit(f"eventbot: error: {exc}") from exc
+
+
+def _onwiki_jobs(args: argparse.Namespace) -> list[Any]:
+    """The `--onwiki WIKI` jobs, or a usage error."""
+    from bot import schedule
+
+    try:
+        every = schedule.parse_duration(args.onwiki_every)
+    except ValueError as exc:
+        raise SystemExit(f"eventbot: error: --onwiki-every: {exc}") from exc
+    if every < timedelta(minutes=5):
+        raise SystemExit("eventbot: error: --onwiki-every: at least 5m (each run reads every configuration)")
+    return [schedule.OnwikiJob(wiki=wiki, template=args.onwiki_template,
+                               allowlist=args.onwiki_allowlist or None, group=args.onwiki_group or None,
+                               every=every, send=not args.onwiki_no_send)
+            for wiki in dict.fromkeys(args.onwiki)]
 
 
 def cmd_scheduler(args: argparse.Namespace, pwb_args: list[str]) -> int:
@@ -666,7 +715,8 @@ def cmd_scheduler(args: argparse.Namespace, pwb_args: list[str]) -> int:
     grace, at = _schedule_settings(args)
     runner = schedule.PipelineRunner(lambda: _open_farm(pwb_args), args.reports)
     scheduler = schedule.build_scheduler(args.events, args.db or default_url(), runner,
-                                         misfire_grace=grace, at=at)
+                                         misfire_grace=grace, at=at, series_dir=args.series,
+                                         onwiki=_onwiki_jobs(args))
     schedule.serve(scheduler)
     return EXIT_OK
 
@@ -680,7 +730,8 @@ def cmd_run_due(args: argparse.Namespace, pwb_args: list[str]) -> int:
     runner = schedule.PipelineRunner(lambda: _open_farm(pwb_args), args.reports)
     restore = schedule.install_stop_handlers(lambda: None)
     try:
-        results = schedule.run_due(args.events, Store(args.db), runner, now, grace=grace, at=at)
+        results = schedule.run_due(args.events, Store(args.db), runner, now, grace=grace, at=at,
+                                   series_dir=args.series, onwiki=_onwiki_jobs(args))
     finally:
         restore()
     for task, result in results:
@@ -693,7 +744,8 @@ def cmd_schedule(args: argparse.Namespace, pwb_args: list[str]) -> int:
     from bot import schedule
 
     _, at = _schedule_settings(args)
-    events, broken = schedule.load_events(schedule.event_files(args.events))
+    files, series_files = schedule.config_files(args.events, args.series)
+    events, broken = schedule.load_events(files, series_files=series_files, onwiki=_onwiki_jobs(args))
     sys.stdout.write(schedule.format_schedule(list(events.values()), parse_now(args.now), at=at))
     return EXIT_USAGE if broken else EXIT_OK
 

@@ -205,6 +205,10 @@ class EventConfig:
     campaigns: list[CampaignConfig] = field(default_factory=list)
     delivery: DeliveryConfig = field(default_factory=DeliveryConfig)
     report: ReportConfig = field(default_factory=ReportConfig)
+    #: A programme file (`bot.alumni`; relative to this file) whose earlier iterations give each
+    #: participant's history: a column of the participant list, and campaign audiences
+    #: `alumni_of` / `not_alumni_of`.
+    programme: str | None = None
 
     def campaign(self, name: str) -> CampaignConfig:
         for campaign in self.campaigns:
@@ -294,8 +298,12 @@ def read_yaml(path: str | Path) -> Any:
 
 
 def load_event(path: str | Path) -> EventConfig:
-    """Read and validate an event file. Raises `ConfigError` naming the file and each problem."""
-    return parse_event(read_yaml(path), str(path), default_id=Path(path).stem)
+    """Read and validate an event file. Raises `ConfigError` naming the file and each problem.
+    A relative `programme:` path is made relative to the event file's folder."""
+    event = parse_event(read_yaml(path), str(path), default_id=Path(path).stem)
+    if event.programme is not None and not Path(event.programme).is_absolute():
+        event = dataclasses.replace(event, programme=str(Path(path).parent / event.programme))
+    return event
 
 
 def parse_event(data: Any, source: str, default_id: str | None = None) -> EventConfig:
@@ -348,6 +356,10 @@ def _check_event(event: EventConfig, data: Any, builder: _Builder) -> None:
             builder.add(f"campaigns[{index}].name", f"another campaign is already called "
                                                     f"{campaign.name!r}; names must be unique", None)
         seen.add(campaign.name)
+        if campaign.audience.alumni_events and event.programme is None:
+            builder.add(f"campaigns[{index}].audience",
+                        "alumni_of / not_alumni_of name earlier events of a programme, but the event has "
+                        "no 'programme:' (the programme file that lists them)", _line_of(data, "campaigns"))
     for key in ("participants", "report"):
         if isinstance(event.pages, PagesConfig) and not getattr(event.pages, key).strip():
             builder.add(f"pages.{key}", "expected a page title, got an empty string", None)

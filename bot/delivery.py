@@ -38,6 +38,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from bot import campaigns, exports, messages, sections
+from bot.alumni import PersonHistory
 from bot.campaigns import CampaignConfig
 from bot.config import EventConfig
 from bot.escape import inert
@@ -152,6 +153,7 @@ def deliver(event: EventConfig, campaign: CampaignConfig, participants: Sequence
             farm: Farm, store: Store, now: datetime, *,
             during_edits: Mapping[str, int] | None = None,
             new_editors: frozenset[str] | None = None,
+            history: Mapping[str, PersonHistory] | None = None,
             preview: bool = False, force: bool = False,
             sleep: Callable[[float], None] = time.sleep,
             clock: Callable[[], float] = time.monotonic,
@@ -172,9 +174,9 @@ def deliver(event: EventConfig, campaign: CampaignConfig, participants: Sequence
         store.acquire_lock(lock, owner, _LOCK_TTL, is_dead=_dead_on_this_host)
     try:
         _deliver_locked(event, campaign, participants, farm, store, report,
-                        during_edits=during_edits, new_editors=new_editors, preview=preview,
-                        sleep=sleep, clock=clock, checkpoint=checkpoint or (lambda _name: None),
-                        lock=lock, owner=owner)
+                        during_edits=during_edits, new_editors=new_editors, history=history,
+                        preview=preview, sleep=sleep, clock=clock,
+                        checkpoint=checkpoint or (lambda _name: None), lock=lock, owner=owner)
     except DeliveryStopped as exc:
         report.stopped = str(exc)
         log.warning("delivery of %s stopped: %s", key, exc)
@@ -187,7 +189,8 @@ def deliver(event: EventConfig, campaign: CampaignConfig, participants: Sequence
 def _deliver_locked(event: EventConfig, campaign: CampaignConfig, participants: Sequence[Participant],
                     farm: Farm, store: Store, report: CampaignReport, *,
                     during_edits: Mapping[str, int] | None, new_editors: frozenset[str] | None,
-                    preview: bool, sleep: Callable[[float], None], clock: Callable[[], float],
+                    history: Mapping[str, PersonHistory] | None, preview: bool,
+                    sleep: Callable[[float], None], clock: Callable[[], float],
                     checkpoint: Callable[[str], None], lock: str, owner: str) -> None:
     key = ledger_key(event, campaign)
     bot_user = str(farm.site(event.wiki).username())
@@ -199,7 +202,7 @@ def _deliver_locked(event: EventConfig, campaign: CampaignConfig, participants: 
                     if campaign.audience.list_page else None)
     recipients, skipped = campaigns.select_audience(
         campaign, participants, during_edits=during_edits, new_editors=new_editors,
-        list_members=list_members)
+        list_members=list_members, history=history)
     opted_out = farm.linked_users(event.wiki, event.pages.optout) if event.pages.optout else frozenset()
     ledger = store.deliveries(key)
     for person, reason in skipped:

@@ -12,16 +12,23 @@ import csv
 import io
 import json
 import re
-from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from bot.escape import inert, inert_target, user_link
 from bot.models import Participant, Problem, SignUp, Status, UserInfo
 from bot.participants import Compiled, summary
 from bot.usernames import InvalidUsername, normalise
 
+if TYPE_CHECKING:
+    from bot.alumni import PersonHistory
+
+#: Shown for someone who took part in none of the programme's earlier iterations.
+FIRST_TIME = "first time"
+
 __all__ = [
     "CSV_HEADER",
+    "FIRST_TIME",
     "problems_wikitext",
     "to_csv",
     "to_json",
@@ -54,8 +61,9 @@ _STATUS_ORDER = {status: index for index, status in enumerate(Status)}
 # --- files --------------------------------------------------------------------------------
 
 
-def to_csv(compiled: Compiled) -> str:
-    """One row per participant with the columns of `CSV_HEADER`.
+def to_csv(compiled: Compiled, history: Mapping[str, PersonHistory] | None = None) -> str:
+    """One row per participant with the columns of `CSV_HEADER` (and `history`, the person's
+    earlier iterations of the programme in words, when a `history` is given).
 
     `statuses` and `sources` are `;`-separated, `fields` is a JSON object with sorted keys,
     `problems` lists the problems naming the participant as `kind: message`. A cell that starts
@@ -64,7 +72,7 @@ def to_csv(compiled: Compiled) -> str:
     """
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(CSV_HEADER)
+    writer.writerow([*CSV_HEADER, *(["history"] if history is not None else [])])
     problems = _problems_by_user(compiled.problems)
     for participant in compiled.participants:
         row = [
@@ -82,14 +90,17 @@ def to_csv(compiled: Compiled) -> str:
                 for problem in problems.get(participant.username, [])
             ),
         ]
+        if history is not None:
+            row.append(_history_text(history, participant.username))
         writer.writerow([_defuse(cell) for cell in row])
     return buffer.getvalue()
 
 
-def to_json(compiled: Compiled) -> str:
-    """`{"participants": [...], "problems": [...]}` with every sign-up and account detail."""
+def to_json(compiled: Compiled, history: Mapping[str, PersonHistory] | None = None) -> str:
+    """`{"participants": [...], "problems": [...]}` with every sign-up and account detail (and,
+    with a `history`, each participant's earlier iterations as `{event, label, status}`)."""
     data = {
-        "participants": [_participant_json(participant) for participant in compiled.participants],
+        "participants": [_participant_json(participant, history) for participant in compiled.participants],
         "problems": [_problem_json(problem) for problem in compiled.problems],
     }
     return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
@@ -136,10 +147,12 @@ def to_massmessage(
 # --- wikitext -----------------------------------------------------------------------------
 
 
-def to_wikitext(compiled: Compiled, *, now_label: str) -> str:
+def to_wikitext(compiled: Compiled, *, now_label: str,
+                history: Mapping[str, PersonHistory] | None = None) -> str:
     """The body of the bot-owned participants section.
 
-    A count line, a sortable table of active participants, a smaller table of withdrawn ones,
+    A count line, a sortable table of active participants (with a column of earlier iterations
+    of the programme when a `history` is given), a smaller table of withdrawn ones,
     then the problems table (when there are problems). `now_label` is accepted for the caller
     but deliberately not rendered: the caller appends its own "last updated" stamp, which the
     section comparison ignores, so unchanged data gives byte-identical text and no edit.
@@ -163,6 +176,7 @@ def to_wikitext(compiled: Compiled, *, now_label: str) -> str:
                 _cell(participant.fields.get("affiliation")),
                 participant.status.value,
                 _signed_up_on(participant.signups),
+                *([inert(_history_text(history, participant.username))] if history is not None else []),
             ]
             for number, participant in enumerate(active, 1)
         ]
@@ -173,6 +187,7 @@ def to_wikitext(compiled: Compiled, *, now_label: str) -> str:
             "Affiliation",
             "Status",
             "Signed up on",
+            *(["Earlier iterations"] if history is not None else []),
         ]
         parts.append(_table("Participants", headers, rows, numbered=True))
     else:
@@ -307,8 +322,14 @@ def _problems_by_user(problems: Iterable[Problem]) -> dict[str, list[Problem]]:
     return grouped
 
 
-def _participant_json(participant: Participant) -> dict[str, Any]:
-    return {
+def _history_text(history: Mapping[str, PersonHistory], username: str) -> str:
+    person = history.get(username)
+    return (person.describe() if person is not None else "") or FIRST_TIME
+
+
+def _participant_json(participant: Participant,
+                      history: Mapping[str, PersonHistory] | None = None) -> dict[str, Any]:
+    data = {
         "username": participant.username,
         "status": participant.status.value,
         "statuses": [status.value for status in _statuses(participant)],
@@ -318,6 +339,11 @@ def _participant_json(participant: Participant) -> dict[str, Any]:
         "user": _user_json(participant.user) if participant.user else None,
         "signups": [_signup_json(signup) for signup in participant.signups],
     }
+    if history is not None:
+        person = history.get(participant.username)
+        data["history"] = [{"event": e.event_id, "label": e.label, "status": e.status.value}
+                           for e in (person.entries if person is not None else ())]
+    return data
 
 
 def _signup_json(signup: SignUp) -> dict[str, Any]:

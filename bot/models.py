@@ -17,6 +17,7 @@ __all__ = [
     "Failed",
     "Outcome",
     "Participant",
+    "PastEvents",
     "Posted",
     "Problem",
     "ProblemKind",
@@ -38,6 +39,29 @@ class Status(str, Enum):
     SELECTED = "selected"
     ATTENDED = "attended"
     WITHDRAWN = "withdrawn"
+
+
+@dataclass(frozen=True)
+class PastEvents:
+    """A set of a programme's events and the statuses that count as "took part" in them: the
+    shape of alumni filters (`alumni_of`, `not_alumni_of`) in audiences and screening rules.
+    By default only attending counts; `statuses: [attended, selected]` widens it."""
+
+    events: list[str]
+    statuses: list[Status] = field(default_factory=lambda: [Status.ATTENDED])
+
+    def __post_init__(self) -> None:
+        problems: list[str] = []
+        if not self.events:
+            problems.append("events: expected at least one event id of the programme")
+        if not self.statuses:
+            problems.append("statuses: expected at least one status")
+        if problems:
+            raise ValueError("; ".join(problems))
+
+    def describe(self) -> str:
+        """"attended ttt-2023 or ttt-2024" (for skip reasons and screening tables)."""
+        return f"{'/'.join(s.value for s in self.statuses)} {' or '.join(self.events)}"
 
 
 class SignUpKind(str, Enum):

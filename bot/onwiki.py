@@ -456,11 +456,19 @@ _REFUSED: dict[str, str] = {
     "pages.event": "the event page is this page",
     "delivery.stop_file": "a stop file is a setting of the bot's own computer, not of an event",
     "campaigns": "write each campaign as its own {{eventbot campaign|...}} template",
+    "programme": "a programme (earlier iterations, for alumni history) is a file on the bot's own "
+                 "computer; ask the bot's operator to add this event to one",
 }
 _REG_PARAM = re.compile(r"^(registration|sections)(\d*)(?:_(.+))?$")
 _PARAM_NAME_FOLD = re.compile(r"[\s-]+")
 _EVENT_DOTTED = _dotted_names(EventConfig, ["pages", "stats", "delivery"], frozenset(_REFUSED))
-_CAMPAIGN_DOTTED = _dotted_names(CampaignConfig, ["audience"], frozenset())
+#: Campaign keys an on-wiki configuration may not set, and why.
+_CAMPAIGN_REFUSED: dict[str, str] = {
+    key: "alumni filters need the event's programme (earlier iterations), which only the bot's "
+         "operator can set up; ask them, or use 'list' with a page linking the people"
+    for key in ("audience.alumni_of", "audience.not_alumni_of", "alumni_of", "not_alumni_of")
+}
+_CAMPAIGN_DOTTED = _dotted_names(CampaignConfig, ["audience"], frozenset(_CAMPAIGN_REFUSED))
 
 
 def _fold_param(name: str) -> str:
@@ -708,6 +716,10 @@ def _campaign_template(found: _Template, number: int, index: int, builder: _Buil
     builder.origin(base, "campaign", label, None, found.line)
     known = [*CAMPAIGN_PARAMS, "params.NAME", *_CAMPAIGN_DOTTED]
     for name, param in _unique(found.params, builder, label):
+        if name in _CAMPAIGN_REFUSED:
+            builder.issue(param.name, label, f"cannot be set on the wiki: {_CAMPAIGN_REFUSED[name]}",
+                          param.line, param.value)
+            continue
         path = CAMPAIGN_PARAMS.get(name) or (name if name in _CAMPAIGN_DOTTED else None)
         if path is None and (name.startswith("params.") or name.startswith("param_")):
             path = "params." + param.name.strip().split(".", 1)[-1].removeprefix("param_")

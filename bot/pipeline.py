@@ -14,7 +14,20 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from bot import campaignevents, collect, delivery, exports, participants, reports, sections, signups, stats
+from bot import (
+    alumni,
+    campaignevents,
+    campaigns,
+    collect,
+    delivery,
+    exports,
+    participants,
+    reports,
+    sections,
+    signups,
+    stats,
+)
+from bot.alumni import PersonHistory
 from bot.config import EventConfig, RegistrationSource
 from bot.models import Contribution, Failed, Outcome, Problem, ProblemKind, SignUp, Upload
 from bot.participants import Compiled
@@ -24,6 +37,7 @@ from bot.wiki import Farm, WikiRequestError
 __all__ = [
     "EventRun",
     "StatsRun",
+    "alumni_history",
     "compile_event",
     "event_stats",
     "gather_signups",
@@ -153,8 +167,9 @@ def run_event(event: EventConfig, farm: Farm, now: datetime, *, store: Store | N
     chart_files: list[tuple[str, str]] = []
     if event.report.charts and run.stats is not None:
         chart_files = upload_charts(event, compiled, run.stats, contribs, farm, run)
+    history = alumni_history(event, farm, compiled)
     label = reports.stamp_label(event, now)
-    body = exports.to_wikitext(compiled, now_label=label) + "\n" + sections.stamp(label)
+    body = exports.to_wikitext(compiled, now_label=label, history=history) + "\n" + sections.stamp(label)
     run.outcomes["participants"] = farm.write_section(
         event.wiki, event.pages.participants, PARTICIPANTS_SECTION, body,
         f"eventbot: participant list of {event.title} ({_count(compiled)})",
@@ -162,7 +177,7 @@ def run_event(event: EventConfig, farm: Farm, now: datetime, *, store: Store | N
     run.outcomes["report"] = farm.write_section(
         event.wiki, event.pages.report, REPORT_SECTION,
         reports.report_wikitext(event, compiled, run.stats, now, delivery_summary(event, store),
-                                charts=chart_files),
+                                charts=chart_files, history=history),
         f"eventbot: participation summary of {event.title} ({_count(compiled)})",
     )
     return run
@@ -222,6 +237,21 @@ def _audience_data(event: EventConfig, compiled: Compiled, farm: Farm, store: St
     return during, new
 
 
+def alumni_history(event: EventConfig, farm: Farm, compiled: Compiled | None = None, *,
+                   only: Sequence[str] | None = None) -> dict[str, PersonHistory] | None:
+    """Each person's part in the earlier iterations of the event's programme (`programme:`),
+    by username; None when the event names no programme. `only` limits it to those event ids
+    (an alumni filter's), else every event before this one counts. `compiled` (this event's
+    list) is reused when the event itself is asked for, not compiled again."""
+    programme = alumni.event_programme(event)
+    if programme is None:
+        return None
+    wanted = list(only) if only is not None else alumni.earlier(programme, event.id)
+    known = {event.id: compiled} if compiled is not None else None
+    loaded = alumni.load_history(programme, farm, only=wanted, known=known)
+    return loaded.people
+
+
 def run_followups(event: EventConfig, compiled: Compiled, farm: Farm, store: Store, now: datetime, *,
                   only: str | None = None, preview: bool = False, force: bool = False,
                   checkpoint: Callable[[str], None] | None = None) -> list[delivery.CampaignReport]:
@@ -229,11 +259,15 @@ def run_followups(event: EventConfig, compiled: Compiled, farm: Farm, store: Sto
     chosen = [event.campaign(only)] if only else list(event.campaigns)
     needed = any(c.audience.inactive_during_event or c.audience.new_editors_only for c in chosen)
     during, new = _audience_data(event, compiled, farm, store, now, needed)
+    forced = force or (only is not None and preview)
+    past = [event_id for c in chosen if campaigns.is_due(c, event, now) or (forced and c.enabled)
+            for event_id in c.audience.alumni_events]
+    history = alumni_history(event, farm, compiled, only=past) if past else None
     reports_out: list[delivery.CampaignReport] = []
     for campaign in chosen:
         report = delivery.deliver(event, campaign, compiled.participants, farm, store, now,
-                                  during_edits=during, new_editors=new, preview=preview,
-                                  force=force or (only is not None and preview), checkpoint=checkpoint)
+                                  during_edits=during, new_editors=new, history=history, preview=preview,
+                                  force=forced, checkpoint=checkpoint)
         reports_out.append(report)
         if report.results and not preview and any(not r.earlier for r in report.results):
             page = event.pages.delivery_log or event.pages.report

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from bot import sections
 from bot.config import EventConfig
@@ -18,6 +19,9 @@ from bot.models import Status
 from bot.participants import Compiled, by_community
 from bot.stats import EventStats, Metrics, Retention
 from bot.stats import definitions as stats_definitions
+
+if TYPE_CHECKING:
+    from bot.alumni import PersonHistory
 
 __all__ = ["report_wikitext", "stamp_label", "stats_csv", "stats_table", "summary_wikitext"]
 
@@ -31,8 +35,10 @@ def stamp_label(event: EventConfig, now: datetime) -> str:
     return f"Last updated by eventbot: {local.day} {local:%B %Y, %H:%M} ({event.timezone})."
 
 
-def summary_wikitext(event: EventConfig, compiled: Compiled, now: datetime) -> str:
-    """The report section: participants in total, by status and by community, and a stamp."""
+def summary_wikitext(event: EventConfig, compiled: Compiled, now: datetime,
+                     history: Mapping[str, PersonHistory] | None = None) -> str:
+    """The report section: participants in total, by status and by community, and a stamp;
+    with a `history`, how many took part in an earlier iteration of the programme."""
     active = [p for p in compiled.participants if p.active]
     counts = {status: 0 for status in _STATUS_ORDER}
     for participant in compiled.participants:
@@ -46,6 +52,11 @@ def summary_wikitext(event: EventConfig, compiled: Compiled, now: datetime) -> s
     for status in _STATUS_ORDER:
         if counts[status]:
             lines += ["|-", f"! {status.value.capitalize()}\n| {counts[status]}"]
+    if history is not None:
+        returning = [history[p.username] for p in active if p.username in history
+                     and history[p.username].entries]
+        attended = sum(1 for person in returning if person.attended())
+        lines += ["|-", f"! Returning from earlier iterations\n| {len(returning)} ({attended} attended one)"]
     lines += ["|-", f"! Communities\n| {len([c for c in communities if c[0] != '(not given)'])}",
               "|-", f"! Problems for organisers\n| {len(compiled.problems)}", "|}", ""]
     lines += ['{| class="wikitable sortable"', "! Community !! Participants"]
@@ -154,12 +165,13 @@ def _metric_row(label: str, m: Metrics, partial: bool) -> str:
 
 def report_wikitext(event: EventConfig, compiled: Compiled, result: EventStats | None, now: datetime,
                     deliveries: Sequence[tuple[str, int, int, int]] = (),
-                    charts: Sequence[tuple[str, str]] = ()) -> str:
+                    charts: Sequence[tuple[str, str]] = (),
+                    history: Mapping[str, PersonHistory] | None = None) -> str:
     """The whole report section: the participant summary, then (once statistics exist) the
     activity per period, retention with denominators or "pending", breakdowns by community
     and region, a per-participant table (only those who may be named), the follow-up
     deliveries (campaign, sent, skipped, failed) and the metric definitions."""
-    lines = [summary_wikitext(event, compiled, now).rsplit("\n", 1)[0]]  # without its stamp
+    lines = [summary_wikitext(event, compiled, now, history).rsplit("\n", 1)[0]]  # without its stamp
     if charts:
         lines += ["", "=== Charts ===", '<gallery mode="packed" heights="220">']
         lines += [f"File:{filename}|{inert(alt)}" for filename, alt in charts]

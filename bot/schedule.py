@@ -64,12 +64,15 @@ from bot.config import ConfigError, EventConfig, load_event
 from bot.store import LockHeld, Store
 
 if TYPE_CHECKING:
+    from bot.series import SeriesConfig
     from bot.wiki import Farm
 
 __all__ = [
     "DEFAULT_AT",
     "DEFAULT_GRACE",
     "KINDS",
+    "SERIES_TAIL",
+    "OnwikiJob",
     "PipelineRunner",
     "Runner",
     "Runtime",
@@ -79,12 +82,14 @@ __all__ = [
     "build_scheduler",
     "candidates",
     "clear_stop",
+    "config_files",
     "due_tasks",
     "event_files",
     "execute",
     "format_schedule",
     "interruptible_sleep",
     "load_events",
+    "load_unit",
     "missed_tasks",
     "parse_duration",
     "parse_time_of_day",
@@ -92,6 +97,7 @@ __all__ = [
     "request_stop",
     "run_due",
     "run_task",
+    "series_specs",
     "serve",
     "stop_checkpoint",
     "stop_requested",
@@ -100,8 +106,13 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-Kind = Literal["refresh", "report", "campaign"]
-KINDS: tuple[Kind, ...] = ("refresh", "report", "campaign")
+Kind = Literal["refresh", "report", "campaign", "series", "onwiki"]
+KINDS: tuple[Kind, ...] = ("refresh", "report", "campaign", "series", "onwiki")
+#: How a task recurs: once at a moment, daily at a local time, or every N minutes (UTC-aligned).
+Period = Literal["once", "daily", "every"]
+#: Interval tasks fall on multiples of their interval counted from this moment (so hourly is
+#: on the hour whenever the daemon started).
+_EPOCH = datetime(2020, 1, 1, tzinfo=UTC)
 #: Local time of the daily tasks: before the default campaign time (09:00), so messages go out
 #: with a fresh participant list.
 DEFAULT_AT = time(6, 0)
@@ -136,6 +147,7 @@ class Task:
     kind: Kind
     name: str
     due: datetime
+    period: Period = "once"
 
     @property
     def key(self) -> str:
@@ -144,7 +156,8 @@ class Task:
 
 @dataclass(frozen=True)
 class TaskSpec:
-    """What an event asks for: a one-off task `at` a moment, or a `daily` one over [first, last].
+    """What an event (or a series, or a wiki's on-wiki configurations) asks for: a one-off task
+    `at` a moment, a `daily` one over [first, last], or one `every` so often.
 
     One spec is one scheduler job (`job_id`); its occurrences are `Task`s.
     """
@@ -158,6 +171,16 @@ class TaskSpec:
     daily: time | None = None
     first: date | None = None
     last: date | None = None
+    every: timedelta | None = None
+
+    @property
+    def period(self) -> Period:
+        return "once" if self.at is not None else "every" if self.every is not None else "daily"
+
+    def _slot(self, now: datetime) -> datetime:
+        """The interval task's occurrence at or before `now`."""
+        assert self.every is not None
+        return _EPOCH + ((now - _EPOCH) // self.every) * self.every
 
     @property
     def job_id(self) -> str:
@@ -177,6 +200,8 @@ class TaskSpec:
         """The last occurrence at or before `now`, or None."""
         if self.at is not None:
             return self.at if self.at <= now else None
+        if self.every is not None:
+            return self._slot(now).astimezone(self.tz)
         day = now.astimezone(self.tz).date()
         if self.last is not None and day > self.last:
             day = self.last
@@ -190,6 +215,8 @@ class TaskSpec:
         """The first occurrence strictly after `now`, or None."""
         if self.at is not None:
             return self.at if self.at > now else None
+        if self.every is not None:
+            return (self._slot(now) + self.every).astimezone(self.tz)
         day = now.astimezone(self.tz).date()
         if self.occurrence(day) <= now:
             day += timedelta(days=1)
@@ -203,6 +230,14 @@ class TaskSpec:
         """Every occurrence with start <= moment < end."""
         if self.at is not None:
             return [self.at] if start <= self.at < end else []
+        if self.every is not None:
+            moment = self._slot(start)
+            moment = moment if moment >= start else moment + self.every
+            slots: list[datetime] = []
+            while moment < end and len(slots) <= _MAX_DAYS:
+                slots.append(moment.astimezone(self.tz))
+                moment += self.every
+            return slots
         day = start.astimezone(self.tz).date() - timedelta(days=1)
         stop = end.astimezone(self.tz).date() + timedelta(days=1)
         if self.first is not None:
@@ -219,13 +254,20 @@ class TaskSpec:
 
     def task(self, due: datetime) -> Task:
         local = due.astimezone(self.tz)
-        name = self.name if self.at is not None else local.date().isoformat()
-        return Task(self.event_id, self.kind, name, local)
+        if self.at is not None:
+            name = self.name
+        elif self.every is not None:
+            name = f"{local:%Y-%m-%dT%H:%M}"
+        else:
+            name = local.date().isoformat()
+        return Task(self.event_id, self.kind, name, local, self.period)
 
     def describe(self, path: str) -> str:
         """Everything the scheduler job depends on, in words: a change means a new trigger."""
         if self.at is not None:
             when = f"at {self.at.isoformat()}"
+        elif self.every is not None:
+            when = f"every {_hours(self.every)}"
         else:
             assert self.daily is not None
             span = f" from {self.first}" if self.first else ""
@@ -241,8 +283,85 @@ def stats_end(event: EventConfig) -> date:
     return (event.ends_at + timedelta(days=longest)).date()
 
 
-def task_specs(event: EventConfig, *, at: time = DEFAULT_AT) -> list[TaskSpec]:
-    """The tasks an event config asks for (disabled campaigns have none)."""
+@dataclass(frozen=True)
+class OnwikiJob:
+    """Every on-wiki configuration (`{{eventbot}}`) of one wiki, run `every` so often: discovery,
+    talk-page notices, participant lists and reports and, with `send`, the due campaigns of
+    configurations the trust rule approves (see `discovery.run_onwiki`)."""
+
+    wiki: str
+    template: str = "Eventbot"
+    allowlist: str | None = "User:EventBot/Organisers"
+    group: str | None = "event-organizer"
+    every: timedelta = timedelta(hours=1)
+    send: bool = True
+    timezone: str = "UTC"
+
+    @property
+    def id(self) -> str:
+        return f"onwiki-{self.wiki}"
+
+    @property
+    def title(self) -> str:
+        return f"on-wiki configurations ({{{{{self.template}}}}} on {self.wiki})"
+
+    @property
+    def path(self) -> str:
+        """Where the scheduler says the job comes from (there is no file)."""
+        return f"onwiki:{self.wiki}"
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+if TYPE_CHECKING:
+    #: What the scheduler runs tasks for: an event file, a series file or a wiki's on-wiki configurations.
+    Unit = EventConfig | SeriesConfig | OnwikiJob
+
+#: After the last workshop of a series, its daily task keeps the attendance report up to date
+#: this long (attendance is often marked a few days late).
+SERIES_TAIL = timedelta(days=14)
+
+
+def task_specs(unit: Unit, *, at: time = DEFAULT_AT) -> list[TaskSpec]:
+    """The tasks an event, a series or an on-wiki job asks for (disabled campaigns have none)."""
+    if isinstance(unit, OnwikiJob):
+        return [TaskSpec(unit.id, "onwiki", "every", unit.timezone,
+                         f"on-wiki configurations of {unit.wiki}", every=unit.every)]
+    if isinstance(unit, EventConfig):
+        return _event_specs(unit, at)
+    return series_specs(unit, at=at)
+
+
+def series_specs(series: SeriesConfig, *, at: time = DEFAULT_AT) -> list[TaskSpec]:
+    """A series' tasks: each month's page creation, announcement and reminder at their moments,
+    and a daily run (pages, attendance report) from the first creation until `SERIES_TAIL`
+    after the last workshop. Every one of them runs `series.run_series`, which does whatever is
+    due, so a late or repeated run is harmless."""
+    from bot import series as series_mod
+
+    tz = series.timezone
+    specs: list[TaskSpec] = []
+    months = series_mod.months(series)
+    for month in months:
+        specs.append(TaskSpec(series.id, "series", f"create-{month.key}", tz,
+                              f"create {month.page_title}", at=series_mod.creation_time(series, month)))
+        event = series_mod.event_for_month(series, month)
+        for campaign in event.campaigns:
+            if not campaign.enabled:
+                continue
+            step = "announce" if campaign.name == series_mod.announce_name(series, month) else "remind"
+            specs.append(TaskSpec(series.id, "series", f"{step}-{month.key}", tz,
+                                  f"{step} {month.label} ({campaign.when})",
+                                  at=due_at(campaign.schedule, event)))
+    first = series_mod.creation_time(series, months[0]).date()
+    specs.append(TaskSpec(series.id, "series", "daily", tz, "month pages and the attendance report",
+                          daily=at, first=first, last=months[-1].date + SERIES_TAIL))
+    return specs
+
+
+def _event_specs(event: EventConfig, at: time) -> list[TaskSpec]:
     last = stats_end(event)
     specs = [
         TaskSpec(event.id, "refresh", "daily", event.timezone,
@@ -262,7 +381,7 @@ def _order(task: Task) -> tuple[datetime, int, str, str]:
     return task.due, KINDS.index(task.kind), task.event_id, task.name
 
 
-def plan(events: Sequence[EventConfig], *, start: datetime, end: datetime,
+def plan(events: Sequence[Unit], *, start: datetime, end: datetime,
          at: time = DEFAULT_AT) -> list[Task]:
     """Every task of `events` falling due in [start, end), in time order."""
     tasks = [spec.task(moment) for event in events for spec in task_specs(event, at=at)
@@ -276,12 +395,12 @@ def _state(task: Task, now: datetime, grace: timedelta) -> Literal["due", "misse
     late = now - task.due
     if late <= grace:
         return "due"
-    if task.kind == "campaign" or late <= grace + timedelta(days=1):
+    if task.period == "once" or (task.period == "daily" and late <= grace + timedelta(days=1)):
         return "missed"
     return "old"
 
 
-def candidates(events: Sequence[EventConfig], now: datetime, *, grace: timedelta = DEFAULT_GRACE,
+def candidates(events: Sequence[Unit], now: datetime, *, grace: timedelta = DEFAULT_GRACE,
                at: time = DEFAULT_AT) -> list[Task]:
     """What may need doing at `now`: every campaign due by then, and the latest occurrence of
     each daily task (earlier days coalesce into it), unless too old to mention."""
@@ -294,21 +413,21 @@ def candidates(events: Sequence[EventConfig], now: datetime, *, grace: timedelta
     return sorted(tasks, key=_order)
 
 
-def due_tasks(events: Sequence[EventConfig], now: datetime, done: set[str], *,
+def due_tasks(events: Sequence[Unit], now: datetime, done: set[str], *,
               grace: timedelta = DEFAULT_GRACE, at: time = DEFAULT_AT) -> list[Task]:
     """Tasks to run at `now`: due within the grace and not settled (`done` holds settled keys)."""
     return [t for t in candidates(events, now, grace=grace, at=at)
             if t.key not in done and _state(t, now, grace) == "due"]
 
 
-def missed_tasks(events: Sequence[EventConfig], now: datetime, done: set[str], *,
+def missed_tasks(events: Sequence[Unit], now: datetime, done: set[str], *,
                  grace: timedelta = DEFAULT_GRACE, at: time = DEFAULT_AT) -> list[Task]:
     """Tasks past their grace that nobody ran (to be recorded as missed, once)."""
     return [t for t in candidates(events, now, grace=grace, at=at)
             if t.key not in done and _state(t, now, grace) == "missed"]
 
 
-def format_schedule(events: Sequence[EventConfig], now: datetime, *, at: time = DEFAULT_AT) -> str:
+def format_schedule(events: Sequence[Unit], now: datetime, *, at: time = DEFAULT_AT) -> str:
     """The upcoming runs of each event, in the event's timezone: the next occurrence of each
     daily task and every campaign still to come."""
     lines: list[str] = []
@@ -321,7 +440,8 @@ def format_schedule(events: Sequence[EventConfig], now: datetime, *, at: time = 
             moment = spec.next_after(now)
             if moment is None:
                 continue
-            what = spec.what + (f", daily until {spec.last}" if spec.daily else "")
+            what = spec.what + (f", daily until {spec.last}" if spec.daily and spec.last else
+                                f", every {_hours(spec.every)}" if spec.every else "")
             upcoming.append((moment, f"{spec.kind:9} {what}"))
         for moment, text in sorted(upcoming):
             lines.append(f"  {moment.astimezone(tz):%Y-%m-%d %H:%M %Z}  {text}")
@@ -414,7 +534,7 @@ class TaskResult:
 class Runner(Protocol):
     """Does one task: the pipeline in production, a recorder in tests."""
 
-    def __call__(self, event: EventConfig, task: Task, now: datetime, store: Store) -> TaskResult: ...
+    def __call__(self, event: Unit, task: Task, now: datetime, store: Store) -> TaskResult: ...
 
 
 def _owner() -> str:
@@ -440,7 +560,7 @@ def _command(prefix: str, task: Task) -> str:
     return f"{prefix}:{task.kind}:{task.name}"[:_COMMAND_MAX]
 
 
-def execute(task: Task, event: EventConfig, runner: Runner, store: Store, now: datetime, *,
+def execute(task: Task, event: Unit, runner: Runner, store: Store, now: datetime, *,
             prefix: str) -> TaskResult | None:
     """Run `task` once: under its lock, unless already settled; recorded in `runs` (command
     `PREFIX:KIND:NAME`) and, when done, in `task_runs`. None when it was not run."""
@@ -502,38 +622,64 @@ def _digest(path: Path) -> str:
         return ""
 
 
-def load_events(files: Sequence[Path]) -> tuple[dict[str, EventConfig], set[str]]:
-    """Load event files: ({path: event}, {paths that failed}). Problems are logged; a second
-    file with an event id already taken counts as failed."""
-    events: dict[str, EventConfig] = {}
+def load_events(files: Sequence[Path], *, series_files: Sequence[Path] = (),
+                onwiki: Sequence[OnwikiJob] = ()) -> tuple[dict[str, Unit], set[str]]:
+    """Load event files, series files and on-wiki jobs: ({path: unit}, {paths that failed}).
+    Problems are logged; a second unit with an id already taken counts as failed."""
+    units: dict[str, Unit] = {}
     broken: set[str] = set()
     owners: dict[str, str] = {}
-    for path in files:
+    found: list[tuple[str, Unit]] = []
+    for file, kind in [*((p, "event") for p in files), *((p, "series") for p in series_files)]:
         try:
-            event = load_event(path)
+            found.append((str(file), load_unit(str(file), kind)))
         except (ConfigError, OSError) as exc:
-            log.error("%s: cannot be read; its tasks stay as they were:\n%s", path, exc)
-            broken.add(str(path))
+            log.error("%s: cannot be read; its tasks stay as they were:\n%s", file, exc)
+            broken.add(str(file))
+    found += [(job.path, job) for job in onwiki]
+    for where, unit in found:
+        if unit.id in owners:
+            log.error("%s: the id %r is already used by %s; this one is ignored", where, unit.id,
+                      owners[unit.id])
+            broken.add(where)
             continue
-        if event.id in owners:
-            log.error("%s: the event id %r is already used by %s; this file is ignored",
-                      path, event.id, owners[event.id])
-            broken.add(str(path))
-            continue
-        owners[event.id] = str(path)
-        events[str(path)] = event
-    return events, broken
+        owners[unit.id] = where
+        units[where] = unit
+    return units, broken
+
+
+def load_unit(path: str, kind: str, onwiki: Sequence[OnwikiJob] = ()) -> Unit:
+    """The event, series or on-wiki job a task of `kind` belongs to, read from `path` now.
+    Raises `ConfigError`/`OSError` for a file that cannot be read, `KeyError` for an on-wiki
+    job that is no longer configured."""
+    if kind == "onwiki":
+        for job in onwiki:
+            if job.path == path:
+                return job
+        raise KeyError(path)
+    if kind == "series":
+        from bot.series import load_series
+
+        return load_series(path)
+    return load_event(path)
+
+
+def config_files(config_dir: Path, series_dir: Path | None) -> tuple[list[Path], list[Path]]:
+    """(event files, series files) of the scheduler's folders."""
+    return event_files(config_dir), event_files(series_dir) if series_dir is not None else []
 
 
 def run_due(config_dir: Path, store: Store, runner: Runner, now: datetime, *,
             grace: timedelta = DEFAULT_GRACE, at: time = DEFAULT_AT,
-            prefix: str = "run-due") -> list[tuple[Task, TaskResult | None]]:
+            prefix: str = "run-due", series_dir: Path | None = None,
+            onwiki: Sequence[OnwikiJob] = ()) -> list[tuple[Task, TaskResult | None]]:
     """The cron-style one shot: every task due at `now` and not yet settled, once.
 
     Idempotent: a task runs again only when it did not finish (a stopped delivery, a crash).
     """
-    events, _ = load_events(event_files(config_dir))
-    by_id = {event.id: event for event in events.values()}
+    files, series_files = config_files(config_dir, series_dir)
+    units, _ = load_events(files, series_files=series_files, onwiki=onwiki)
+    by_id = {unit.id: unit for unit in units.values()}
     found = candidates(list(by_id.values()), now, grace=grace, at=at)
     done = store.tasks_done(t.key for t in found)
     for task in missed_tasks(list(by_id.values()), now, done, grace=grace, at=at):
@@ -564,7 +710,8 @@ def run_task(path: str, event_id: str, kind: str, name: str) -> None:
 
 @dataclass
 class Runtime:
-    """The daemon's state: where events are, the store, the runner, and the scheduler."""
+    """The daemon's state: where events (and series) are, the on-wiki jobs, the store, the
+    runner, and the scheduler."""
 
     config_dir: Path
     store: Store
@@ -575,6 +722,8 @@ class Runtime:
     retry_delay: timedelta = RETRY_DELAY
     prefix: str = "scheduler"
     scheduler: Any = None
+    series_dir: Path | None = None
+    onwiki: Sequence[OnwikiJob] = ()
     _fingerprint: dict[str, str] | None = field(default=None, init=False)
     _specs: dict[str, tuple[str, TaskSpec]] = field(default_factory=dict, init=False)
     _running: int = field(default=0, init=False)
@@ -622,15 +771,16 @@ class Runtime:
             self._sync(force)
 
     def _sync(self, force: bool) -> None:
-        if not self.config_dir.is_dir():  # e.g. a storage hiccup: never take it for "no events"
-            log.error("%s is not a folder (any more?); the jobs stay as they were", self.config_dir)
-            return
-        files = event_files(self.config_dir)
-        fingerprint = {str(path): _digest(path) for path in files}
+        for folder in (self.config_dir, self.series_dir):
+            if folder is not None and not folder.is_dir():  # a storage hiccup: never take it for "none"
+                log.error("%s is not a folder (any more?); the jobs stay as they were", folder)
+                return
+        files, series_files = config_files(self.config_dir, self.series_dir)
+        fingerprint = {str(path): _digest(path) for path in [*files, *series_files]}
         if not force and fingerprint == self._fingerprint:
             return
         self._fingerprint = fingerprint
-        events, broken = load_events(files)
+        events, broken = load_events(files, series_files=series_files, onwiki=self.onwiki)
         wanted = {spec.job_id: (path, spec) for path, event in events.items()
                   for spec in task_specs(event, at=self.at)}
         current = {job.id: job for job in self.scheduler.get_jobs(jobstore="default")}
@@ -703,7 +853,10 @@ class Runtime:
                 return
             now = self.clock()
             try:
-                event = load_event(path)
+                event = load_unit(path, kind, self.onwiki)
+            except KeyError:
+                log.warning("%s:%s:%s: %s is no longer configured; not run", event_id, kind, name, path)
+                return
             except (ConfigError, OSError) as exc:
                 log.error("%s:%s:%s: %s cannot be read, not run:\n%s", event_id, kind, name, path, exc)
                 run_id = self.store.start_run(event_id, f"{self.prefix}:{kind}:{name}"[:_COMMAND_MAX], now)
@@ -782,6 +935,8 @@ def _process_unless_stopping(scheduler: Any) -> float | None:
 def _trigger(spec: TaskSpec) -> Any:
     if spec.at is not None:
         return DateTrigger(run_date=spec.at)
+    if spec.every is not None:
+        return IntervalTrigger(seconds=spec.every.total_seconds(), start_date=_EPOCH, timezone=UTC)
     assert spec.daily is not None
     tz = spec.tz
     return CronTrigger(
@@ -794,7 +949,8 @@ def build_scheduler(config_dir: Path, store_url: str, runner: Runner, *,
                     misfire_grace: timedelta = DEFAULT_GRACE, at: time = DEFAULT_AT,
                     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
                     background: bool = False, watch_every: timedelta = WATCH_EVERY,
-                    retry_delay: timedelta = RETRY_DELAY) -> Any:
+                    retry_delay: timedelta = RETRY_DELAY, series_dir: Path | None = None,
+                    onwiki: Sequence[OnwikiJob] = ()) -> Any:
     """The daemon: an APScheduler 3 scheduler (blocking, or `background` for tests) whose jobs
     live in the state database (table `apscheduler_jobs`), one per task spec, synced with the
     event files on start and whenever they change. Jobs run one at a time; missed runs are
@@ -804,7 +960,7 @@ def build_scheduler(config_dir: Path, store_url: str, runner: Runner, *,
     clear_stop()
     store = Store(store_url)
     runtime = Runtime(config_dir=config_dir, store=store, runner=runner, grace=misfire_grace, at=at,
-                      clock=clock, retry_delay=retry_delay)
+                      clock=clock, retry_delay=retry_delay, series_dir=series_dir, onwiki=onwiki)
     grace = int(misfire_grace.total_seconds())
     options: dict[str, Any] = {
         "jobstores": {
@@ -881,12 +1037,47 @@ class PipelineRunner:
             self._farm = self.open_farm()
         return self._farm
 
-    def __call__(self, event: EventConfig, task: Task, now: datetime, store: Store) -> TaskResult:
+    def __call__(self, event: Unit, task: Task, now: datetime, store: Store) -> TaskResult:
+        if isinstance(event, OnwikiJob):
+            return self._onwiki(event, now, store)
+        if not isinstance(event, EventConfig):
+            return self._series(event, now, store)
         if task.kind == "refresh":
             return self._refresh(event, now, store)
         if task.kind == "report":
             return self._report(event, now, store)
         return self._campaign(event, task, now, store)
+
+    def _series(self, series: SeriesConfig, now: datetime, store: Store) -> TaskResult:
+        """`eventbot series`: month pages, announcements, reminders, the attendance report."""
+        from bot import series as series_mod
+        from bot.models import Failed, Posted, Skipped
+
+        farm = self.farm()
+        run = series_mod.run_series(series, farm, store, now, write=not farm.simulate)
+        stopped = next((r.stopped for r in run.followups if r.stopped), None)
+        counts = {name: sum(r.count(kind) for r in run.followups)
+                  for name, kind in (("sent", Posted), ("skipped", Skipped), ("failed", Failed))}
+        counts["created"] = sum(1 for o in run.created.values() if isinstance(o, Posted))
+        failed = counts["failed"] or any(isinstance(o, Failed) for o in [*run.created.values(), run.report])
+        status = "stopped" if stopped else "failed" if failed else "ok"
+        return TaskResult(status, counts, detail=stopped, done=stopped is None and not farm.simulate)
+
+    def _onwiki(self, job: OnwikiJob, now: datetime, store: Store) -> TaskResult:
+        """`eventbot onwiki --send`: every `{{eventbot}}` configuration of the job's wiki."""
+        from bot import discovery
+        from bot.onwiki import OnwikiSettings
+
+        farm = self.farm()
+        settings = OnwikiSettings(wiki=job.wiki, template=job.template, allowlist_page=job.allowlist,
+                                  required_group=job.group)
+        results = discovery.run_onwiki(farm, settings, now, store=store, send=job.send,
+                                       write=not farm.simulate)
+        errors = [f"{r.loaded.page.title}: {r.error}" for r in results if r.error]
+        counts = {"events": len(results), "approved": sum(1 for r in results if r.loaded.sends),
+                  "errors": len(errors)}
+        return TaskResult("failed" if errors else "ok", counts, detail="; ".join(errors) or None,
+                          done=not farm.simulate)
 
     def _refresh(self, event: EventConfig, now: datetime, store: Store) -> TaskResult:
         from bot import pipeline

@@ -35,15 +35,16 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from bot import escape
-from bot.alumni import PersonHistory
+from bot.alumni import LoadedProgramme, PersonHistory, unknown_events
 from bot.config import (
     ConfigError,
+    ConfigIssue,
     EventConfig,
     WikiName,
     _Builder,
     read_yaml,
 )
-from bot.models import Participant, Status, UserInfo
+from bot.models import Participant, PastEvents, UserInfo
 
 __all__ = [
     "ApplicantCounts",
@@ -55,6 +56,7 @@ __all__ = [
     "NotAlumni",
     "ScreeningRules",
     "Verdict",
+    "check_programme",
     "load_rules",
     "parse_rules",
     "screen",
@@ -130,11 +132,8 @@ class MinAccountAge:
 
 
 @dataclass(frozen=True)
-class NotAlumni:
+class NotAlumni(PastEvents):
     """Not a participant of these earlier iterations (with one of `statuses`)."""
-
-    events: list[str]
-    statuses: list[Status] = field(default_factory=lambda: [Status.ATTENDED])
 
     @property
     def name(self) -> str:
@@ -164,6 +163,23 @@ def parse_rules(data: Any, source: str) -> ScreeningRules:
         raise ConfigError(source, builder.issues)
     assert isinstance(rules, ScreeningRules)
     return rules
+
+
+def check_programme(rules: ScreeningRules, programme: LoadedProgramme | None, source: str) -> None:
+    """Raise `ConfigError` (naming `source`, the rules' file) when `not_alumni_of` names
+    earlier iterations but there is no programme, or ids the programme does not have: a typo
+    would otherwise let every alumnus pass."""
+    if rules.not_alumni_of is None:
+        return
+    if programme is None:
+        raise ConfigError(source, [ConfigIssue(
+            "not_alumni_of", "names earlier iterations, but no programme lists them: give "
+                             "--programme or set 'programme:' in the event file")])
+    missing = unknown_events(programme, rules.not_alumni_of.events)
+    if missing:
+        raise ConfigError(source, [ConfigIssue(
+            "not_alumni_of.events", f"{', '.join(missing)}: not an event of the programme "
+            f"{programme.config.id!r}; its events are {', '.join(e.id for e in programme.events)}")])
 
 
 def load_rules(path: str | Path) -> ScreeningRules:

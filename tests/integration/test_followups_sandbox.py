@@ -33,6 +33,7 @@ def ttt_event(tmp_path: Path, prefix: str, *, registration: str | None = None,
     """The TTT 2026 example with this test's own campaign names and log page, so tests and the
     demo never see each other's messages."""
     data = yaml.safe_load((REPO / "config/events/ttt-2026.yaml").read_text(encoding="utf-8"))
+    data.pop("programme")  # relative to config/events; this copy lives elsewhere
     tag = prefix.rsplit("/", 1)[1][:8]
     data["id"] = f"test-{tag}"
     data["pages"]["report"] = f"{prefix}/Report"

@@ -27,6 +27,7 @@ def make_event(tmp_path: Path, prefix: str, farm: Any, human: Any) -> tuple[Even
     assert isinstance(human.edit("metawiki", f"{prefix}/Registration", registration, "test set-up"), Posted)
     assert isinstance(human.edit("metawiki", f"{prefix}/Participants", HUMAN_TEXT, "test set-up"), Posted)
     data = yaml.safe_load((REPO / "config/events/ttt-2026.yaml").read_text(encoding="utf-8"))
+    data.pop("programme")  # relative to config/events; this copy lives elsewhere
     data["id"] = "test-" + prefix.rsplit("/", 1)[1]
     data["pages"] = {"participants": f"{prefix}/Participants", "report": f"{prefix}/Report"}
     data["registration"][0]["page"] = f"{prefix}/Registration"
@@ -130,6 +131,7 @@ def test_whole_main_job_twice_makes_no_edit_the_second_time(tmp_path: Path, farm
     """The full `eventbot run` (list, statistics, charts, report, due follow-ups with their logs):
     a second run at the same moment changes nothing on any wiki."""
     data = yaml.safe_load((REPO / "config/events/ttt-2026.yaml").read_text(encoding="utf-8"))
+    data.pop("programme")  # relative to config/events; this copy lives elsewhere
     data["id"] = "twice-" + prefix.rsplit("/", 1)[1]
     data["pages"]["report"] = f"{prefix}/Report"
     data["pages"]["participants"] = f"{prefix}/Participants"

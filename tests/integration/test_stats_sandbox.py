@@ -20,6 +20,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 def event_for(tmp_path: Path) -> EventConfig:
     data = yaml.safe_load((REPO / "config/events/ttt-2026.yaml").read_text(encoding="utf-8"))
+    data.pop("programme")  # relative to config/events; this copy lives elsewhere
     data["campaigns"] = []
     path = tmp_path / "event.yaml"
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
@@ -108,6 +109,8 @@ def test_run_summary_states_the_activity_during_the_event(tmp_path: Path, sandbo
     import sys
 
     data = yaml.safe_load((REPO / "config/events/ttt-2026.yaml").read_text(encoding="utf-8"))
+
+    data.pop("programme")  # relative to config/events; this copy lives elsewhere
     data["campaigns"] = []
     path = tmp_path / "event.yaml"
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.alumni import HistoryEntry, PersonHistory
 from bot.campaigns import (
     DEFAULT_LANGUAGES,
     WITHDREW,
@@ -25,7 +26,7 @@ from bot.campaigns import (
     target_wiki,
 )
 from bot.config import EventConfig, PagesConfig, RegistrationSource, _Builder
-from bot.models import Participant, Status
+from bot.models import Participant, PastEvents, Status
 
 IST = ZoneInfo("Asia/Kolkata")
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -381,6 +382,7 @@ def select(config: CampaignConfig, **data: Any) -> tuple[list[str], list[tuple[s
         during_edits=data.get("during_edits"),
         new_editors=data.get("new_editors"),
         list_members=data.get("list_members"),
+        history=data.get("history"),
     )
     return names(recipients), [(participant.username, reason) for participant, reason in skipped]
 
@@ -437,6 +439,7 @@ def test_list_page_filter_and_filters_combine() -> None:
         (AudienceConfig(new_editors_only=True), "only for new editors"),
         (AudienceConfig(inactive_during_event=True), "did not edit during the event"),
         (AudienceConfig(list_page="TTT/Mentoring"), "linked from 'TTT/Mentoring'"),
+        (AudienceConfig(alumni_of=PastEvents(["ttt-2024"])), "no alumni history was given"),
     ],
 )
 def test_missing_filter_data_is_an_error(audience: AudienceConfig, fragment: str) -> None:
@@ -444,6 +447,44 @@ def test_missing_filter_data_is_an_error(audience: AudienceConfig, fragment: str
         select(campaign(audience=audience))
     assert fragment in str(caught.value)
     assert "'feedback'" in str(caught.value)
+
+
+def alumni_history() -> dict[str, PersonHistory]:
+    """Chitra attended 2024; Asha only applied in 2024; Farid Khan was selected in 2025 (under
+    the name "Farid_Khan", to check names are compared normalised); Bala and Dev are new."""
+    def entries(*items: tuple[str, Status]) -> tuple[HistoryEntry, ...]:
+        return tuple(HistoryEntry(event_id, event_id[-4:], status) for event_id, status in items)
+
+    return {"Chitra": PersonHistory("Chitra", entries(("ttt-2024", Status.ATTENDED))),
+            "Asha": PersonHistory("Asha", entries(("ttt-2024", Status.REGISTERED))),
+            "Farid_Khan": PersonHistory("Farid_Khan", entries(("ttt-2025", Status.SELECTED)))}
+
+
+@pytest.mark.parametrize(
+    ("audience", "expected"),
+    [
+        (AudienceConfig(alumni_of=PastEvents(["ttt-2024"])), ["Chitra"]),
+        (AudienceConfig(alumni_of=PastEvents(["ttt-2024", "ttt-2025"])), ["Chitra"]),
+        (AudienceConfig(alumni_of=PastEvents(["ttt-2024", "ttt-2025"], [Status.ATTENDED, Status.SELECTED])),
+         ["Chitra", "Farid Khan"]),
+        (AudienceConfig(alumni_of=PastEvents(["ttt-2024"], [Status.REGISTERED])), ["Asha"]),
+        (AudienceConfig(not_alumni_of=PastEvents(["ttt-2024"])), ["Asha", "Bala", "Farid Khan"]),
+        (AudienceConfig(statuses=[Status.ATTENDED], not_alumni_of=PastEvents(["ttt-2024"])), ["Farid Khan"]),
+        (AudienceConfig(alumni_of=PastEvents(["ttt-2025"], [Status.SELECTED]),
+                        not_alumni_of=PastEvents(["ttt-2024"])), ["Farid Khan"]),
+    ],
+)
+def test_alumni_filters(audience: AudienceConfig, expected: list[str]) -> None:
+    recipients, skipped = select(campaign(audience=audience), history=alumni_history())
+    assert recipients == expected
+    assert skipped == [("Esha", WITHDREW)]
+
+
+def test_alumni_filter_events_must_be_given() -> None:
+    with pytest.raises(ValueError, match="events: expected at least one event id"):
+        PastEvents([])
+    assert AudienceConfig(alumni_of=PastEvents(["a", "b"]), not_alumni_of=PastEvents(["b", "c"])
+                          ).alumni_events == ["a", "b", "c"]
 
 
 def test_filter_data_may_be_given_when_not_needed() -> None:

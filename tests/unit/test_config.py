@@ -69,7 +69,7 @@ def test_unknown_key_without_close_match_lists_valid_keys(tmp_path: Path) -> Non
     errors = errors_of(tmp_path, VALID + "colour: blue\n")
     assert errors == [
         "FILE:12: colour: unknown key; expected one of id, title, start, end, timezone, pages, "
-        "registration, wiki, wikis, location, stats, campaigns, delivery, report"
+        "registration, wiki, wikis, location, stats, campaigns, delivery, report, programme"
     ]
 
 
@@ -160,7 +160,7 @@ def test_invalid_yaml_names_the_line(tmp_path: Path) -> None:
 def test_not_a_mapping(tmp_path: Path) -> None:
     assert errors_of(tmp_path, "- just\n- a list\n") == [
         "FILE: expected a mapping with keys id, title, start, end, timezone, pages, "
-        "registration, wiki, wikis, location, stats, campaigns, delivery, report, got a list"
+        "registration, wiki, wikis, location, stats, campaigns, delivery, report, programme, got a list"
     ]
 
 

@@ -10,6 +10,7 @@ import random
 import mwparserfromhell
 import pytest
 
+from bot.alumni import HistoryEntry, PersonHistory
 from bot.exports import (
     CSV_HEADER,
     problems_wikitext,
@@ -369,3 +370,37 @@ def test_problems_wikitext_handles_problems_without_user_or_place() -> None:
     assert "x" * 149 + "…</code>" in rows[1]
     assert "x" * 150 not in rows[1]
     assert rows[2] == "| unparseable\n| —\n| CampaignEvents registration 42\n| no user\n|}"
+
+
+# --- alumni history ---------------------------------------------------------------------------
+
+
+def past() -> dict[str, PersonHistory]:
+    entries = (HistoryEntry("ttt-2023", "2023", Status.ATTENDED),
+               HistoryEntry("ttt-2024", "2024", Status.REGISTERED))
+    return {"Alice": PersonHistory("Alice", entries, "TTT"),
+            "Mallory": PersonHistory("Mallory", (HistoryEntry("ttt-2024", "2024", Status.ATTENDED),),
+                                     "[[Category:X]]")}
+
+
+def test_history_column_in_every_format() -> None:
+    compiled = compile_participants([su("Alice", 3), su("Carol", 4), su("Mallory", 5)])
+    text = to_wikitext(compiled, now_label="", history=past())
+    assert "! Signed up on\n! Earlier iterations\n" in text
+    assert f"| [[:{REG}|{REG}]], line 3\n| attended TTT 2023, applied 2024\n" in text
+    assert f"| [[:{REG}|{REG}]], line 4\n| first time\n" in text
+    assert "[[Category:X]]" not in text  # the sentence is escaped like any other cell
+    rows = parse_csv(to_csv(compiled, past()))
+    assert [row["history"] for row in rows][:2] == ["attended TTT 2023, applied 2024", "first time"]
+    data = json.loads(to_json(compiled, past()))
+    assert data["participants"][0]["history"] == [
+        {"event": "ttt-2023", "label": "2023", "status": "attended"},
+        {"event": "ttt-2024", "label": "2024", "status": "registered"}]
+    assert data["participants"][1]["history"] == []
+
+
+def test_no_history_column_without_a_programme() -> None:
+    compiled = compile_participants([su("Alice", 3)])
+    assert "Earlier iterations" not in to_wikitext(compiled, now_label="")
+    assert "history" not in to_csv(compiled).splitlines()[0]
+    assert "history" not in json.loads(to_json(compiled))["participants"][0]

@@ -454,3 +454,108 @@ def test_scheduler_command_stops_on_sigterm(tmp_path: Path) -> None:
     assert "scheduler running: 0 job(s)" in log_text
     assert "SIGTERM received: stopping after the current edit" in log_text
     assert "scheduler stopped" in log_text
+
+
+# -- workshop series and on-wiki configurations ---------------------------------------------------
+
+SERIES = REPO / "config/series/swt-workshops.yaml"  # monthly on the 15th at 16:00 UTC, Oct-Dec 2026
+
+
+def utc(*args: int) -> datetime:
+    return datetime(*args, tzinfo=UTC)  # type: ignore[misc]
+
+
+def test_series_tasks_at_each_months_moments() -> None:
+    from bot.series import load_series
+
+    specs = {spec.job_id: spec for spec in schedule.task_specs(load_series(SERIES))}
+    assert list(specs)[:3] == ["swt-workshops:series:create-2026-10", "swt-workshops:series:announce-2026-10",
+                               "swt-workshops:series:remind-2026-10"]
+    assert len(specs) == 3 * 3 + 1
+    assert specs["swt-workshops:series:create-2026-11"].at == utc(2026, 10, 18)  # 28 days before the 15th
+    assert specs["swt-workshops:series:announce-2026-11"].at == utc(2026, 11, 1, 10)  # start - 14d at 10:00
+    assert specs["swt-workshops:series:remind-2026-12"].at == utc(2026, 12, 14, 10)  # start - 1d at 10:00
+    daily = specs["swt-workshops:series:daily"]
+    assert (daily.first, daily.last) == (date(2026, 9, 17), date(2026, 12, 29))  # until 14 days after
+    plan = schedule.plan([load_series(SERIES)], start=utc(2026, 11, 1), end=utc(2026, 11, 2))
+    assert [(t.key, t.due) for t in plan] == [("swt-workshops:series:2026-11-01", utc(2026, 11, 1, 6)),
+                                              ("swt-workshops:series:announce-2026-11", utc(2026, 11, 1, 10))]
+
+
+def test_onwiki_job_runs_every_interval_on_the_clock() -> None:
+    job = schedule.OnwikiJob("metawiki", every=timedelta(hours=1))
+    (spec,) = schedule.task_specs(job)
+    assert (spec.job_id, spec.period) == ("onwiki-metawiki:onwiki:every", "every")
+    now = utc(2026, 11, 21, 11, 44)
+    assert spec.latest(now) == utc(2026, 11, 21, 11) and spec.next_after(now) == utc(2026, 11, 21, 12)
+    assert spec.next_after(utc(2026, 11, 21, 12)) == utc(2026, 11, 21, 13)
+    assert spec.between(utc(2026, 11, 21, 10, 30), utc(2026, 11, 21, 13)) == [
+        utc(2026, 11, 21, 11), utc(2026, 11, 21, 12)]
+    assert spec.task(utc(2026, 11, 21, 11)).key == "onwiki-metawiki:onwiki:2026-11-21T11:00"
+    # Every occurrence is the latest one's: after downtime it runs once, and is never "missed".
+    assert [t.key for t in schedule.candidates([job], now + timedelta(days=3))] == [
+        "onwiki-metawiki:onwiki:2026-11-24T11:00"]
+    assert schedule.missed_tasks([job], now, set(), grace=timedelta(minutes=10)) == []
+
+
+def test_run_due_runs_events_series_and_onwiki_jobs(tmp_path: Path, store: Store) -> None:
+    folder, runner = events_dir(tmp_path), FakeRunner()
+    series_dir = tmp_path / "series"
+    series_dir.mkdir()
+    (series_dir / "swt.yaml").write_text(SERIES.read_text(encoding="utf-8"), encoding="utf-8")
+    jobs = [schedule.OnwikiJob("metawiki"), schedule.OnwikiJob("tewiki", every=timedelta(minutes=30))]
+    now = utc(2026, 11, 1, 10, 2)
+    first = schedule.run_due(folder, store, runner, now, series_dir=series_dir, onwiki=jobs)
+    assert [t.key for t, _ in first] == [  # in time order; at the same moment, series before on-wiki
+        "ttt-2026:refresh:2026-11-01", "ttt-2026:report:2026-11-01", "swt-workshops:series:2026-11-01",
+        "swt-workshops:series:announce-2026-11", "onwiki-metawiki:onwiki:2026-11-01T10:00",
+        "onwiki-tewiki:onwiki:2026-11-01T10:00"]
+    assert runner.calls[2:4] == [("swt-workshops", "series", "2026-11-01"),
+                                 ("swt-workshops", "series", "announce-2026-11")]
+    assert schedule.run_due(folder, store, runner, now + timedelta(minutes=5), series_dir=series_dir,
+                            onwiki=jobs) == []
+    later = schedule.run_due(folder, store, runner, now + timedelta(minutes=29), series_dir=series_dir,
+                             onwiki=jobs)
+    assert [t.key for t, _ in later] == ["onwiki-tewiki:onwiki:2026-11-01T10:30"]
+    # The series' page creation for November (18 Oct) is older than the grace: recorded as
+    # missed, once, and not run (the daily series run creates a missing page anyway).
+    assert store.tasks_done(["swt-workshops:series:create-2026-11"]) == {"swt-workshops:series:create-2026-11"}
+    assert ("swt-workshops", "series", "create-2026-11") not in runner.calls
+    assert [r.status for r in store.runs("swt-workshops") if r.command.endswith("create-2026-11")] == ["missed"]
+
+
+def test_schedule_command_lists_series_and_onwiki(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    series_dir = tmp_path / "series"
+    series_dir.mkdir()
+    (series_dir / "swt.yaml").write_text(SERIES.read_text(encoding="utf-8"), encoding="utf-8")
+    code = cli.main(["schedule", "--events", str(events_dir(tmp_path)), "--series", str(series_dir),
+                     "--onwiki", "metawiki", "--now", "2026-11-21T11:44Z"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "swt-workshops  Small wiki toolkits workshops  (UTC; as of 2026-11-21 11:44 UTC)" in out
+    assert "2026-11-22 06:00 UTC  series    month pages and the attendance report, daily until 2026-12-29" in out
+    assert "2026-12-01 10:00 UTC  series    announce December 2026 (start - 14d at 10:00)" in out
+    assert "2026-11-21 12:00 UTC  onwiki    on-wiki configurations of metawiki, every 1.0 h" in out
+    with pytest.raises(SystemExit, match="--series .*nope is not a folder of series files"):
+        cli.main(["schedule", "--events", str(tmp_path), "--series", str(tmp_path / "nope")])
+
+
+def test_series_and_onwiki_jobs_in_the_daemon(tmp_path: Path) -> None:
+    folder = tmp_path / "events"
+    folder.mkdir()
+    series_dir = tmp_path / "series"
+    series_dir.mkdir()
+    (series_dir / "swt.yaml").write_text(SERIES.read_text(encoding="utf-8"), encoding="utf-8")
+    url = f"sqlite:///{tmp_path / 'state.sqlite'}"
+    runner = FakeRunner()
+    scheduler = schedule.build_scheduler(folder, url, runner, background=True, series_dir=series_dir,
+                                         onwiki=[schedule.OnwikiJob("metawiki", every=timedelta(minutes=30))],
+                                         clock=lambda: utc(2026, 11, 21, 11, 44))
+    scheduler.start()
+    try:
+        jobs = job_ids(scheduler)
+        assert "onwiki-metawiki:onwiki:every" in jobs and "swt-workshops:series:announce-2026-12" in jobs
+        assert "swt-workshops:series:announce-2026-10" not in jobs  # long past, nothing left to run
+        assert jobs["swt-workshops:series:announce-2026-12"] == utc(2026, 12, 1, 10)
+    finally:
+        schedule.stop_gracefully(scheduler)

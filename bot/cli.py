@@ -585,6 +585,7 @@ def cmd_onwiki(args: argparse.Namespace, pwb_args: list[str]) -> int:
         used = (f"uses revision {loaded.decision.used.revid}" if loaded.decision.used is not None
                 else "does nothing")
         sends = "" if loaded.sends else ", sends nothing"
+        sends += ", finished (its last statistics window has closed)" if result.finished else ""
         error = f"; ERROR {result.error}" if result.error else ""
         failed = failed or bool(result.error)
         print(f"{loaded.page.title}: {len(loaded.issues)} problem(s); {used}{sends}{error}")

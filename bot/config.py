@@ -232,6 +232,13 @@ class EventConfig:
         return datetime.combine(self.end + timedelta(days=1), time(0), self.tz)
 
     @property
+    def stats_end(self) -> date:
+        """The local date on which the last statistics window (after-N, retention) has closed;
+        the same span `collect.fetch_range` reads. After it the event's figures are final."""
+        longest = max([0, *self.stats.after_days, *(2 * d for d in self.stats.retention_days)])
+        return (self.ends_at + timedelta(days=longest)).date()
+
+    @property
     def all_wikis(self) -> list[str]:
         """The event's own wiki followed by every other wiki it names, without repeats."""
         seen = dict.fromkeys([self.wiki, *self.wikis])

@@ -335,6 +335,7 @@ class OnwikiRun:
     run: pipeline.EventRun | None = None
     followups: list[CampaignReport] = field(default_factory=list)
     error: str | None = None
+    finished: bool = False  # every statistics window had closed: nothing was run
 
 
 def run_onwiki(farm: Farm, settings: OnwikiSettings, now: datetime, *, store: Store | None = None,
@@ -343,6 +344,7 @@ def run_onwiki(farm: Farm, settings: OnwikiSettings, now: datetime, *, store: St
     talk-page notices, then run each event that has a usable configuration (participant list
     and report), and, with `send` and a `store`, its due campaigns when the trust rule allows.
 
+    An event whose last statistics window has closed (`EventConfig.stats_end`) is not run any more.
     `only` limits the run to these page titles (after discovery). One event's failure is
     recorded in its `OnwikiRun.error` and does not stop the others.
     """
@@ -365,6 +367,12 @@ def run_onwiki(farm: Farm, settings: OnwikiSettings, now: datetime, *, store: St
                     log.warning("notice on [[%s]]: %s", loaded.talk, result.notice.error)
             event = loaded.event
             if event is None:
+                continue
+            if now.astimezone(event.tz).date() > event.stats_end:
+                # Its list and report are final: running it hourly for ever would only cost requests.
+                result.finished = True
+                log.info("[[%s]]: finished on %s (its last statistics window has closed); not run",
+                         loaded.page.title, event.stats_end)
                 continue
             result.run = pipeline.run_event(event, farm, now, store=store, write=write)
             if send and loaded.sends and store is not None and event.campaigns:

@@ -277,10 +277,8 @@ class TaskSpec:
 
 
 def stats_end(event: EventConfig) -> date:
-    """The local date on which the last statistics window (after-N, retention) has closed;
-    the same span `collect.fetch_range` reads."""
-    longest = max([0, *event.stats.after_days, *(2 * d for d in event.stats.retention_days)])
-    return (event.ends_at + timedelta(days=longest)).date()
+    """The local date on which the last statistics window (after-N, retention) has closed."""
+    return event.stats_end
 
 
 @dataclass(frozen=True)
@@ -604,10 +602,11 @@ def record_missed(store: Store, task: Task, now: datetime, *, prefix: str, grace
 
 
 def _hours(span: timedelta) -> str:
+    """`30 min`, `1 h`, `13.5 h`: how long, in the words the logs and schedules use."""
     seconds = int(span.total_seconds())
     if seconds < 3600:
         return f"{seconds // 60} min"
-    return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 3600:.1f}".removesuffix(".0") + " h"
 
 
 def event_files(config_dir: Path) -> list[Path]:
@@ -1075,7 +1074,7 @@ class PipelineRunner:
                                        write=not farm.simulate)
         errors = [f"{r.loaded.page.title}: {r.error}" for r in results if r.error]
         counts = {"events": len(results), "approved": sum(1 for r in results if r.loaded.sends),
-                  "errors": len(errors)}
+                  "finished": sum(1 for r in results if r.finished), "errors": len(errors)}
         return TaskResult("failed" if errors else "ok", counts, detail="; ".join(errors) or None,
                           done=not farm.simulate)
 

@@ -134,7 +134,7 @@ def test_restart_after_a_day_runs_each_missed_job_once(db_url: str, tmp_path: Pa
     store = Store(db_url)
     runs = {r.command: r for r in store.runs("live", limit=50)}
     assert runs["scheduler:campaign:too-late"].status == "missed"
-    assert "more than the misfire grace of 2.0 h" in (runs["scheduler:campaign:too-late"].detail or "")
+    assert "more than the misfire grace of 2 h" in (runs["scheduler:campaign:too-late"].detail or "")
     assert runs["scheduler:campaign:late-ok"].status == "ok"
     assert runs[f"scheduler:refresh:{today}"].status == "ok"
     settled = [f"live:refresh:{today}", f"live:report:{today}", "live:campaign:late-ok",

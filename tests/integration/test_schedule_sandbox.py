@@ -101,7 +101,8 @@ def test_run_due_runs_the_onwiki_configurations_every_hour(tmp_path: Path, farm:
     done = schedule.run_due(tmp_path / "events", store, runner, now, onwiki=[job])
     assert [(task.key, result.status if result else None) for task, result in done] == [
         ("onwiki-metawiki:onwiki:2026-11-25T09:00", "ok")]
-    assert done[0][1] is not None and done[0][1].counts == {"events": 1, "approved": 0, "errors": 0}
+    assert done[0][1] is not None and done[0][1].counts == {"events": 1, "approved": 0, "finished": 0,
+                                                            "errors": 0}
     listing = farm.read_page("metawiki", f"{prefix}/Event/Participants").text
     assert "<!-- eventbot:start:participants -->" in listing and f"[[User:{A}|{A}]]" in listing
     (record,) = store.runs("onwiki-metawiki")
@@ -111,3 +112,12 @@ def test_run_due_runs_the_onwiki_configurations_every_hour(tmp_path: Path, farm:
     assert schedule.run_due(events, store, runner, now + timedelta(minutes=45), onwiki=[job]) == []
     again = schedule.run_due(events, store, runner, now + timedelta(minutes=50), onwiki=[job])
     assert [task.key for task, _ in again] == ["onwiki-metawiki:onwiki:2026-11-25T10:00"]
+
+    # Once its last statistics window has closed (it closes on 2027-06-04, 180 days after the
+    # 5 December event's end, as do the two 90-day retention windows), it is left alone.
+    revid = farm.read_page("metawiki", f"{prefix}/Event/Participants").revid
+    human.edit("metawiki", f"{prefix}/Registration", "== Participants ==\n", "everyone left")
+    (_, result), = schedule.run_due(events, store, runner, datetime.fromisoformat("2027-06-05T09:00Z"),
+                                    onwiki=[job])
+    assert result is not None and (result.counts["events"], result.counts["finished"]) == (1, 1)
+    assert farm.read_page("metawiki", f"{prefix}/Event/Participants").revid == revid

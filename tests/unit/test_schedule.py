@@ -240,7 +240,7 @@ def test_run_due_records_a_missed_task_once(tmp_path: Path, store: Store,
     assert runner.calls == []
     missed = [r for r in store.runs("ttt-2026") if r.status == "missed"]
     assert sorted(r.command for r in missed) == ["run-due:campaign:prework", "run-due:refresh:2026-07-03"]
-    assert "ttt-2026:campaign:prework: missed: due 2026-07-03 09:00 IST, found 13.0 h later" in caplog.text
+    assert "ttt-2026:campaign:prework: missed: due 2026-07-03 09:00 IST, found 13 h later" in caplog.text
     assert caplog.text.count("ttt-2026:campaign:prework: missed") == 1
 
 
@@ -519,9 +519,11 @@ def test_run_due_runs_events_series_and_onwiki_jobs(tmp_path: Path, store: Store
     assert [t.key for t, _ in later] == ["onwiki-tewiki:onwiki:2026-11-01T10:30"]
     # The series' page creation for November (18 Oct) is older than the grace: recorded as
     # missed, once, and not run (the daily series run creates a missing page anyway).
-    assert store.tasks_done(["swt-workshops:series:create-2026-11"]) == {"swt-workshops:series:create-2026-11"}
+    create = "swt-workshops:series:create-2026-11"
+    assert store.tasks_done([create]) == {create}
     assert ("swt-workshops", "series", "create-2026-11") not in runner.calls
-    assert [r.status for r in store.runs("swt-workshops") if r.command.endswith("create-2026-11")] == ["missed"]
+    assert [r.status for r in store.runs("swt-workshops") if r.command.endswith("create-2026-11")] == [
+        "missed"]
 
 
 def test_schedule_command_lists_series_and_onwiki(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -533,10 +535,11 @@ def test_schedule_command_lists_series_and_onwiki(tmp_path: Path, capsys: pytest
     out = capsys.readouterr().out
     assert code == 0
     assert "swt-workshops  Small wiki toolkits workshops  (UTC; as of 2026-11-21 11:44 UTC)" in out
-    assert "2026-11-22 06:00 UTC  series    month pages and the attendance report, daily until 2026-12-29" in out
+    assert ("2026-11-22 06:00 UTC  series    month pages and the attendance report, "
+            "daily until 2026-12-29") in out
     assert "2026-12-01 10:00 UTC  series    announce December 2026 (start - 14d at 10:00)" in out
-    assert "2026-11-21 12:00 UTC  onwiki    on-wiki configurations of metawiki, every 1.0 h" in out
-    with pytest.raises(SystemExit, match="--series .*nope is not a folder of series files"):
+    assert "2026-11-21 12:00 UTC  onwiki    on-wiki configurations of metawiki, every 1 h" in out
+    with pytest.raises(SystemExit, match=r"--series .*nope is not a folder of series files"):
         cli.main(["schedule", "--events", str(tmp_path), "--series", str(tmp_path / "nope")])
 
 

@@ -218,6 +218,29 @@ def main(argv: Sequence[str] | None = None) -> int:
 # --- wiki set-up ---------------------------------------------------------------------------
 
 
+def pywikibot_dir() -> Path:
+    """The folder pywikibot will read `user-config.py` from, found as pywikibot does: `-dir:`
+    or PYWIKIBOT_DIR, else the current folder when it has a user-config.py, else ~/.pywikibot."""
+    if os.environ.get("PYWIKIBOT_DIR"):
+        return Path(os.environ["PYWIKIBOT_DIR"]).expanduser()
+    if (Path.cwd() / "user-config.py").is_file():
+        return Path.cwd()
+    return Path.home() / ".pywikibot"
+
+
+def _require_user_config() -> None:
+    """Refuse to start without a pywikibot configuration: pywikibot would fall back to its
+    defaults, which are Wikimedia's real wikis (`metawiki` would be meta.wikimedia.org)."""
+    folder = pywikibot_dir()
+    if (folder / "user-config.py").is_file() or os.environ.get("PYWIKIBOT_NO_USER_CONFIG"):
+        return
+    raise SystemExit(
+        f"eventbot: error: no pywikibot configuration: {folder / 'user-config.py'} does not exist.\n"
+        "  For the local sandbox wikis: export PYWIKIBOT_DIR=$PWD/.sandbox/pywikibot (after make demo).\n"
+        "  For your bot: -dir:FOLDER or PYWIKIBOT_DIR=FOLDER, with the user-config.py made from "
+        "user-config.py.sample (README, 'Your bot account and pywikibot settings').")
+
+
 def _open_farm(pwb_args: list[str]) -> Farm:
     """Apply pywikibot's global options, then import the wiki layer (and pywikibot)."""
     user = None
@@ -226,6 +249,7 @@ def _open_farm(pwb_args: list[str]) -> Farm:
             os.environ["PYWIKIBOT_DIR"] = str(Path(arg[5:]).expanduser().resolve())
         if arg.startswith("-user:"):
             user = arg[6:]
+    _require_user_config()
     import pywikibot
 
     from bot.wiki import Farm

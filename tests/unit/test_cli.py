@@ -34,3 +34,21 @@ def test_check_config(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> Non
     bad.write_text("title: x\n")
     assert cli.main(["check-config", str(bad)]) == 2
     assert f"{bad}:1: start: missing required key 'start'" in capsys.readouterr().err
+
+
+def test_no_pywikibot_configuration_means_no_wiki_at_all(tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without a user-config.py pywikibot would use its defaults: Wikimedia's real wikis."""
+    monkeypatch.setenv("PYWIKIBOT_DIR", str(tmp_path))
+    monkeypatch.delenv("PYWIKIBOT_NO_USER_CONFIG", raising=False)
+    event = str(REPO / "config/events/ttt-2026.yaml")
+    with pytest.raises(SystemExit, match=r"no pywikibot configuration: .*user-config.py does not exist"):
+        cli.main(["participants", "--event", event])
+    empty = tmp_path / "elsewhere"
+    empty.mkdir()
+    with pytest.raises(SystemExit, match=f"{empty}/user-config.py does not exist"):
+        cli.main([f"-dir:{empty}", "participants", "--event", event])
+    monkeypatch.delenv("PYWIKIBOT_DIR")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "user-config.py").write_text("")
+    assert cli.pywikibot_dir() == tmp_path

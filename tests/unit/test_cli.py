@@ -52,3 +52,21 @@ def test_no_pywikibot_configuration_means_no_wiki_at_all(tmp_path: Path,
     monkeypatch.chdir(tmp_path)
     (tmp_path / "user-config.py").write_text("")
     assert cli.pywikibot_dir() == tmp_path
+
+
+@pytest.mark.parametrize("jobs_file", ["jobs.yaml", "jobs-cron.yaml"])
+def test_toolforge_job_commands_are_valid(jobs_file: str) -> None:
+    """Every eventbot command in the Toolforge job files parses with today's options."""
+    import shlex
+
+    import yaml
+
+    jobs = yaml.safe_load((REPO / jobs_file).read_text(encoding="utf-8"))
+    commands = [shlex.split(job["command"].replace("$HOME", "/home/tool")) for job in jobs
+                if "/bin/eventbot" in job["command"]]
+    assert commands, jobs_file
+    for argv in commands:
+        _, ours = cli.split_global_args(argv[1:])
+        args = cli.build_parser().parse_args(ours)
+        assert args.command in ("scheduler", "run-due")
+        assert args.series == Path("/home/tool/series") and args.onwiki == ["metawiki"]

@@ -19,3 +19,9 @@ def test_every_metric_definition_is_in_the_readme() -> None:
 
 def test_the_benchmark_table_is_written_by_make_bench() -> None:
     assert "<!-- bench:start -->" in README and "<!-- bench:end -->" in README
+
+
+def test_no_placeholder_is_left_where_real_output_belongs() -> None:
+    import re
+
+    assert not re.findall(r"^[A-Z][A-Z_]*_OUTPUT$", README, re.MULTILINE)

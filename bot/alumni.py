@@ -38,7 +38,7 @@ from bot.config import (
     load_event,
     read_yaml,
 )
-from bot.models import Status
+from bot.models import ProblemKind, Status
 from bot.participants import Compiled
 
 __all__ = [
@@ -297,6 +297,9 @@ def load_history(programme: LoadedProgramme, farm: Any, *, include_current: bool
             continue
         compiled[event.id], pages = pipeline.compile_event(event, farm)
         log.info("%s: %d people from %d pages", event.id, len(compiled[event.id].participants), pages)
+        for problem in compiled[event.id].problems:
+            if problem.kind is ProblemKind.SOURCE_ERROR:  # a missing page would make everyone "new"
+                log.warning("%s (an earlier iteration): %s", event.id, problem.message)
     people = history(compiled, labels=programme.labels, programme=programme.config.title)
     return ProgrammeHistory(people=people, compiled=compiled)
 

@@ -276,11 +276,6 @@ class TaskSpec:
         return f"{self.job_id} {when} ({path})"
 
 
-def stats_end(event: EventConfig) -> date:
-    """The local date on which the last statistics window (after-N, retention) has closed."""
-    return event.stats_end
-
-
 @dataclass(frozen=True)
 class OnwikiJob:
     """Every on-wiki configuration (`{{eventbot}}`) of one wiki, run `every` so often: discovery,
@@ -360,7 +355,7 @@ def series_specs(series: SeriesConfig, *, at: time = DEFAULT_AT) -> list[TaskSpe
 
 
 def _event_specs(event: EventConfig, at: time) -> list[TaskSpec]:
-    last = stats_end(event)
+    last = event.stats_end
     specs = [
         TaskSpec(event.id, "refresh", "daily", event.timezone,
                  "participant list and report section on the wiki", daily=at, last=last),
